@@ -1,0 +1,65 @@
+"""The one command line: ``rcb <verb> [subverb] [key=value ...]`` (Hydra overrides)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from .errors import RcbError
+
+# verb -> (module with a ``main(argv) -> int``, one-line help). The registry of verbs.
+VERBS: dict[str, tuple[str, str]] = {
+    "corpus": (
+        "robocall_bench.corpus.cli",
+        "build the call corpus (preset=tiny|mini|full); subverbs: audit, verify, merge, download, export",
+    ),
+}
+
+_ERR = Console(stderr=True)
+
+
+def _usage() -> str:
+    lines = [
+        "usage: rcb <verb> [subverb] [key=value ...]",
+        "",
+        "Hydra overrides follow the verb, e.g. `rcb corpus preset=tiny out=data/tiny seed=0`.",
+        "`rcb <verb> --help` shows a verb's options.",
+        "",
+        "verbs:",
+    ]
+    width = max(map(len, VERBS))
+    lines += [f"  {v.ljust(width)}  {h}" for v, (_, h) in VERBS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rcb`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Offline by default: nothing in this suite may reach a hub at run time.
+    os.environ.setdefault("WANDB_MODE", "offline")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    verb, rest = argv[0], argv[1:]
+    if verb not in VERBS:
+        _ERR.print(f"[red]error:[/] unknown verb {verb!r}.\n{_usage()}", markup=True, highlight=False)
+        return 2
+    module = importlib.import_module(VERBS[verb][0])
+    try:
+        return int(module.main(rest) or 0)
+    except RcbError as e:
+        _ERR.print(f"[red]error:[/] {e}", markup=True, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        _ERR.print("interrupted; finished files are kept, rerun the same command to resume")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

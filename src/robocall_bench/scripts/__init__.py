@@ -1,0 +1,1 @@
+"""Robocall scripts: real FTC transcripts, a telemarketing template generator, and script families."""
