@@ -1,0 +1,1 @@
+"""The call corpus: planning, rendering, protocol/manifest, audit, verification, export."""

@@ -1,0 +1,104 @@
+"""``rcb corpus``: plan, render (in parallel, resumable, optionally one shard), assemble, audit."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ..audio import atomic_write_text
+from ..errors import RcbError
+from .assemble import assemble
+from .plan import UttPlan
+from .prepare import Prepared, prepare
+from .render import RenderContext, _init_worker, _work, is_done, render_one
+
+console = Console()
+
+
+def parse_shard(shard: str | None) -> tuple[int, int] | None:
+    """"i/n" -> (i, n) with 0 <= i < n; None for no sharding."""
+    if shard in (None, "", "null"):
+        return None
+    try:
+        i, n = (int(v) for v in str(shard).split("/"))
+    except ValueError:
+        raise RcbError(f"shard={shard!r}: use shard=i/n, e.g. shard=0/4") from None
+    if not 0 <= i < n:
+        raise RcbError(f"shard={shard!r}: need 0 <= i < n")
+    return i, n
+
+
+def render_all(prep: Prepared, out: Path, todo: list[UttPlan], num_workers: int) -> dict[str, float]:
+    """Render ``todo`` with a rich progress bar; returns summed stage seconds (+ audio_s, wall)."""
+    ctx = RenderContext(out=out, engines=prep.engines, channel=prep.channel, channel_name=str(prep.cfg.channel_name))
+    totals: dict[str, float] = defaultdict(float)
+    t0 = time.perf_counter()
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TimeRemainingColumn(), TextColumn("{task.fields[audio]:.0f} s audio"))  # fmt: skip
+    with Progress(*cols, console=console, transient=False) as bar:
+        task = bar.add_task("rendering", total=len(todo), audio=0.0)
+
+        def take(t: dict[str, float]) -> None:
+            for k, v in t.items():
+                totals[k] += v
+            bar.update(task, advance=1, audio=totals["audio_s"])
+
+        if num_workers <= 1:
+            for u in todo:
+                take(render_one(u, ctx)[1])
+        else:
+            # Group by system so each worker loads few engines; fork shares the scanned inputs.
+            order = sorted(todo, key=lambda u: (u.system, u.utt_id))
+            with ProcessPoolExecutor(num_workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
+                                     initargs=(ctx,)) as ex:  # fmt: skip
+                for _, t in ex.map(_work, order, chunksize=4):
+                    take(t)
+    for eng in prep.engines.values():
+        eng.close()
+    totals["wall"] = time.perf_counter() - t0
+    return dict(totals)
+
+
+def build(cfg: DictConfig) -> dict | None:
+    """Build (or resume) the corpus described by ``cfg``; returns the manifest, or None for a shard run."""
+    out = Path(cfg.out).expanduser().resolve()
+    shard = parse_shard(cfg.shard)
+    t0 = time.perf_counter()
+    prep = prepare(cfg)
+    t_prep = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    todo = prep.plan if shard is None else [u for k, u in enumerate(prep.plan) if k % shard[1] == shard[0]]
+    pending = [u for u in todo if not is_done(out, u)]
+    console.print(
+        f"[bold]{cfg.name} {cfg.version}[/] preset={cfg.preset_name} seed={cfg.seed}: {len(prep.plan)} utterances "
+        f"planned, {len(todo) - len(pending)} already rendered, {len(pending)} to render with {cfg.num_workers} "
+        f"worker(s){'' if shard is None else f' (shard {shard[0]}/{shard[1]})'} -> {out}"
+    )
+    timings = render_all(prep, out, pending, int(cfg.num_workers))
+    if shard is not None:
+        console.print(f"shard {shard[0]}/{shard[1]} done; when every shard is done run `rcb corpus merge corpus={out}`")
+        return None
+    manifest = assemble(prep, out, str(cfg.channel_name), extra={"build_seconds": {"prepare": round(t_prep, 2)}})
+    from .card import write_card
+    from .stats import print_stats
+
+    write_card(out, manifest, prep)
+    print_stats(manifest, console)
+    if timings.get("audio_s"):
+        console.print(
+            f"rendered {timings['audio_s']:.0f} s of audio in {timings['wall']:.1f} s wall "
+            f"({timings['audio_s'] / timings['wall']:.1f}x real time, {cfg.num_workers} worker(s))"
+        )
+    if cfg.audit:
+        from .audit import run_audit
+
+        run_audit(out, console=console)
+    return manifest

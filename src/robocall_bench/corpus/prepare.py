@@ -1,0 +1,144 @@
+"""From a composed config to a plan: scan sources, load scripts, set up engines and the channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ..config import config_dir
+from ..errors import RcbError
+from ..paths import corpora_root
+from ..scripts.base import Script
+from ..scripts.families import assign_families
+from ..scripts.ftc import load_ftc
+from ..sources.base import Skipped, SourceItem
+from .plan import PlanConfig, UttPlan, make_plan
+
+
+@dataclass
+class Prepared:
+    """Everything the renderer and the assembler need, derived deterministically from the config."""
+
+    cfg: DictConfig
+    root: Path
+    sources: dict[str, Any]
+    items: list[SourceItem]
+    scripts: list[Script]
+    engines: dict[str, Any]
+    channel: Any
+    plan: list[UttPlan]
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _group_cfg(group: str, name: str) -> DictConfig:
+    """Load ``configs/<group>/<name>.yaml`` (plus any ``extra_config_dirs``), erroring with the choices."""
+    path = config_dir() / group / f"{name}.yaml"
+    if not path.is_file():
+        have = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+        raise RcbError(f"unknown {group} {name!r}: no {path}. Choose from {have} or add a YAML file there.")
+    return OmegaConf.load(path)
+
+
+def tts_system_names(cfg: DictConfig) -> list[str]:
+    """The TTS systems the config selects (``tts.systems``: a list, or ``all`` = every file in configs/tts)."""
+    sel = cfg.tts.systems
+    if isinstance(sel, str):
+        if sel != "all":
+            raise RcbError(f"tts.systems={sel!r}: give a list of system ids or 'all'")
+        return sorted(p.stem for p in (config_dir() / "tts").glob("*.yaml"))
+    return list(sel)
+
+
+def load_engines(cfg: DictConfig) -> dict[str, Any]:
+    """Instantiate (not load) every selected TTS system and check it is installed."""
+    engines = {}
+    for name in tts_system_names(cfg):
+        eng = instantiate(_group_cfg("tts", name))
+        eng.check()
+        engines[eng.system] = eng
+    unknown = set(cfg.protocol.eval_only_systems) - set(engines)
+    if unknown:
+        raise RcbError(f"protocol.eval_only_systems names systems not selected in tts.systems: {sorted(unknown)}")
+    return engines
+
+
+def load_scripts(cfg: DictConfig, root: Path) -> tuple[list[Script], list[Skipped]]:
+    """Real FTC transcripts (near-duplicate families) plus generated templates (one family per template)."""
+    from ..scripts.templates import generate_templates
+
+    scripts: list[Script] = []
+    skipped: list[Skipped] = []
+    sc = cfg.scripts
+    if sc.ftc.enabled:
+        ftc, bad = load_ftc(root, sc.ftc.subdir)
+        scripts += assign_families(ftc, "ftc", float(sc.ftc.family_threshold))
+        skipped += [Skipped(w, r) for w, r in bad]
+    for lang in sc.templates.languages:
+        scripts += generate_templates(lang, int(sc.templates.n_per_domain), int(cfg.seed))
+    return scripts, skipped
+
+
+def plan_config(cfg: DictConfig) -> PlanConfig:
+    """The ``plan:`` node as a PlanConfig (validated)."""
+    p = OmegaConf.to_container(cfg.plan, resolve=True)
+    assert isinstance(p, dict)
+    for key in ("split_fractions", "track_fractions"):
+        v = p[key]
+        if len(v) != 3 or min(v) < 0 or abs(sum(v) - 1) > 1e-6:
+            raise RcbError(f"plan.{key}={v}: need three non-negative fractions that sum to 1")
+    lo, hi = p["target_s"]
+    if not 0.5 <= lo <= hi:
+        raise RcbError(f"plan.target_s={p['target_s']}: need 0.5 <= min <= max seconds")
+    return PlanConfig(
+        split_fractions=tuple(p["split_fractions"]),
+        track_fractions=tuple(p["track_fractions"]),
+        target_s=(float(lo), float(hi)),
+        pad_s=tuple(p["pad_s"]),
+        window_margin_s=float(p["window_margin_s"]),
+        human_per_source=dict(p.get("human_per_source") or {}),
+        max_rendition_fraction=float(p["max_rendition_fraction"]),
+        script_origin_weights=dict(p["script_origin_weights"]),
+    )
+
+
+def prepare(cfg: DictConfig) -> Prepared:
+    """Scan, load and plan. Raises RcbError/SourceMissingError with the fix on bad input."""
+    from ..scripts.templates import split_sentences
+
+    root = corpora_root(cfg.corpora_root)
+    pcfg = plan_config(cfg)
+    sources, items, skipped = {}, [], []
+    for name in cfg.sources:
+        src = instantiate(_group_cfg("source", name))
+        its, sk = src.scan(root, int(cfg.seed))
+        if not its:
+            raise RcbError(f"source {name!r} under {root} has no usable audio ({len(sk)} skipped)")
+        sources[src.name] = src
+        items += its
+        skipped += sk
+    unknown = set(pcfg.human_per_source) - set(sources)
+    if unknown:
+        raise RcbError(f"plan.human_per_source names sources not in sources=: {sorted(unknown)}")
+    scripts, sk = load_scripts(cfg, root)
+    skipped += sk
+    engines = load_engines(cfg)
+    noise_dir = root / cfg.noise_subdir if cfg.noise_subdir and (root / cfg.noise_subdir).is_dir() else None
+    channel = instantiate(cfg.channel, noise_dir=str(noise_dir) if noise_dir else None)
+    available = set(channel.codec_names())
+    codecs = {c: float(w) for c, w in cfg.protocol.codecs.items() if w > 0}
+    missing = set(codecs) - available
+    if missing:
+        raise RcbError(f"protocol.codecs {sorted(missing)} are not available here (have {sorted(available)})")
+    systems: dict[str, list[str]] = {}
+    for sid, eng in sorted(engines.items()):
+        for lang in eng.languages:
+            systems.setdefault(lang, []).append(sid)
+    plan = make_plan(
+        int(cfg.seed), pcfg, items, scripts, systems, set(cfg.protocol.eval_only_systems), codecs,
+        set(cfg.protocol.eval_only_codecs), split_sentences,
+    )  # fmt: skip
+    return Prepared(cfg, root, sources, items, scripts, engines, channel, plan, skipped)

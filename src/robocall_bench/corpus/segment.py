@@ -1,0 +1,52 @@
+"""Class-blind duration and silence policy applied to every utterance before the channel.
+
+Both classes are trimmed, cut to a drawn target length at a pause, and re-padded with drawn
+leading/trailing silence, so duration and silence carry no label information.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FRAME_S = 0.02
+
+
+def frame_db(x: np.ndarray, sr: int, frame_s: float = FRAME_S) -> np.ndarray:
+    """Per-frame RMS level in dB of ``x`` (shape (T,)); returns shape (ceil(T / frame),)."""
+    n = max(1, int(sr * frame_s))
+    pad = (-x.size) % n
+    f = np.pad(x, (0, pad)).reshape(-1, n)
+    return 10.0 * np.log10(np.mean(f.astype(np.float64) ** 2, axis=1) + 1e-12)
+
+
+def trim_silence(x: np.ndarray, sr: int, rel_db: float = 40.0, margin_s: float = 0.05) -> np.ndarray:
+    """Drop leading/trailing frames more than ``rel_db`` below the loudest frame; keeps a margin."""
+    db = frame_db(x, sr)
+    active = np.flatnonzero(db > db.max() - rel_db)
+    if active.size == 0:
+        return x
+    n = int(sr * FRAME_S)
+    a = max(0, active[0] * n - int(margin_s * sr))
+    b = min(x.size, (active[-1] + 1) * n + int(margin_s * sr))
+    return x[a:b]
+
+
+def cut_at_pause(x: np.ndarray, sr: int, target_s: float, search_s: float = 0.4) -> np.ndarray:
+    """Cut ``x`` to at most ``target_s``: at the quietest frame in the last ``search_s`` s, with a 10 ms fade."""
+    limit = int(target_s * sr)
+    if x.size <= limit:
+        return x
+    db = frame_db(x[:limit], sr)
+    k = max(1, int(search_s / FRAME_S))
+    j = len(db) - k + int(np.argmin(db[-k:])) if len(db) > k else len(db)
+    y = x[: max(1, min(limit, (j + 1) * int(sr * FRAME_S)))].copy()
+    fade = min(y.size, int(0.01 * sr))
+    y[y.size - fade :] *= np.linspace(1.0, 0.0, fade, dtype=y.dtype)
+    return y
+
+
+def fit_duration(x: np.ndarray, sr: int, target_s: float, pad_s: tuple[float, float]) -> np.ndarray:
+    """Trim, cut to ``target_s`` at a pause, then pad (lead, trail) seconds of zeros; shape (T',)."""
+    y = cut_at_pause(trim_silence(x, sr), sr, target_s)
+    lead, trail = (np.zeros(int(p * sr), np.float32) for p in pad_s)
+    return np.concatenate([lead, y.astype(np.float32), trail])
