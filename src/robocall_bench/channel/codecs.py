@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+from scipy.signal import butter, sosfilt
 
 from ..errors import RcbError
 from .filters import to_rate
@@ -130,7 +131,7 @@ def _sf_kwargs(spec: CodecSpec, sr: int, params: dict[str, Any]) -> dict[str, An
         return {"compression_level": float(np.clip((256.0 - params["kbps"]) / 250.0, 0.0, 1.0))}
     if spec.name == "mp3":
         lo, hi = _MP3_KBPS_RANGE[sr]
-        level = float(np.clip((hi - params["kbps"]) / (hi - lo), 0.0, 1.0))
+        level = float(np.clip((hi - params["kbps"]) / (hi - lo), 0.0, 0.999))  # 1.0 is rejected
         return {"compression_level": level, "bitrate_mode": params["bitrate_mode"]}
     return {}
 
@@ -162,14 +163,12 @@ def _sox(args: list[str], data: bytes) -> bytes:
 
 
 def calibration_signal(sr: int, seconds: float = 1.0) -> np.ndarray:
-    """Fixed speech-like test signal (T,): gliding harmonic tone with syllable envelope plus noise."""
-    t = np.arange(int(seconds * sr)) / sr
-    f0 = 110.0 + 60.0 * t / seconds
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    harm = sum(np.sin(k * phase) / k for k in range(1, int(3400 // 170) + 1))
-    env = 0.5 - 0.5 * np.cos(2 * np.pi * 4.0 * t)
-    noise = np.random.default_rng(12345).standard_normal(t.size)
-    return 0.1 * (env * harm + 0.05 * noise)
+    """Fixed test signal (T,): 200-3000 Hz noise with a 3 Hz syllable-like envelope (sharp correlation peak)."""
+    n = int(seconds * sr)
+    noise = np.random.default_rng(12345).standard_normal(n)
+    sos = butter(2, [200.0, 3000.0], btype="bandpass", fs=sr, output="sos")
+    env = 0.5 - 0.5 * np.cos(2 * np.pi * 3.0 * np.arange(n) / sr)
+    return 0.2 * env * sosfilt(sos, noise)
 
 
 def _best_lag(x: np.ndarray, y: np.ndarray, max_lag: int) -> int:

@@ -128,11 +128,12 @@ def prepare(cfg: DictConfig) -> Prepared:
     engines = load_engines(cfg)
     noise_dir = root / cfg.noise_subdir if cfg.noise_subdir and (root / cfg.noise_subdir).is_dir() else None
     channel = instantiate(cfg.channel, noise_dir=str(noise_dir) if noise_dir else None)
+    # Codec weights come from the channel config; codecs this machine lacks (e.g. AMR-NB) drop out.
     available = set(channel.codec_names())
-    codecs = {c: float(w) for c, w in cfg.protocol.codecs.items() if w > 0}
-    missing = set(codecs) - available
+    codecs = {c: float(w) for c, w in cfg.channel.codecs.items() if w > 0 and c in available}
+    missing = set(cfg.protocol.eval_only_codecs) - available
     if missing:
-        raise RcbError(f"protocol.codecs {sorted(missing)} are not available here (have {sorted(available)})")
+        raise RcbError(f"protocol.eval_only_codecs {sorted(missing)} are not available here (have {sorted(available)})")
     systems: dict[str, list[str]] = {}
     for sid, eng in sorted(engines.items()):
         for lang in eng.languages:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import CostModel, Grouped, group_index, summarize
+from .core import CostModel, Grouped, group_index, softplus_pair, summarize
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,11 @@ def bootstrap_metrics(
     u, inv = group_index(s)
     pos = _ClassSampler(np.flatnonzero(y), np.asarray(clusters)[y], inv, u.size)
     neg = _ClassSampler(np.flatnonzero(~y), np.asarray(clusters)[~y], inv, u.size)
+    sp = softplus_pair(u)
     rng = np.random.default_rng(cfg.seed)
     reps: dict[str, list[float]] = {}
     for _ in range(cfg.n):
-        g = Grouped(u, pos.group_counts(rng, cfg.within), neg.group_counts(rng, cfg.within))
+        g = Grouped(u, pos.group_counts(rng, cfg.within), neg.group_counts(rng, cfg.within), sp)
         for key, v in summarize(g, cost, threshold).items():
             reps.setdefault(key, []).append(v)
     lo, hi = 100 * cfg.alpha / 2, 100 * (1 - cfg.alpha / 2)

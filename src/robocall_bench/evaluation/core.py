@@ -58,6 +58,8 @@ class Grouped:
     u: np.ndarray
     pos: np.ndarray
     neg: np.ndarray
+    # softplus(-u), softplus(u) (U,): cached by the bootstrap, which reuses ``u`` for every replicate.
+    sp: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def check_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +85,7 @@ def check_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np
 
 def group_index(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of ``scores`` (n,) ascending (U,) and each trial's index into them (n,)."""
-    order = np.argsort(scores, kind="stable")
+    order = np.argsort(scores)  # stability is irrelevant: equal scores collapse into one group
     s = scores[order]
     new = np.empty(s.size, dtype=bool)
     new[:1] = True
@@ -125,11 +127,8 @@ def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None
     """Every scalar metric from grouped counts (see module docstring for conventions).
 
     ``threshold``: an externally fixed threshold (e.g. the dev EER threshold); adds ``*_at_fixed`` keys.
-    Zero-count groups (bootstrap replicates) are allowed.
+    Zero-count groups (bootstrap replicates) are allowed: they only repeat an operating point.
     """
-    keep = (g.pos + g.neg) > 0
-    if not keep.all():
-        g = Grouped(g.u[keep], g.pos[keep], g.neg[keep])
     n_pos, n_neg = float(g.pos.sum()), float(g.neg.sum())
     fpr, fnr, thr = operating_points(g)
     k = _eer_index(fpr, fnr)
@@ -178,27 +177,36 @@ def _confusion(fpr: np.ndarray, fnr: np.ndarray, k: int, n_pos: float, n_neg: fl
     }
 
 
+def softplus_pair(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(softplus(-u), softplus(u)), each (U,): per-score Cllr costs of a robocall and a human trial."""
+    return np.logaddexp(0.0, -u), np.logaddexp(0.0, u)
+
+
 def cllr_grouped(g: Grouped) -> float:
     """Cllr in bits of scores taken as LLRs: (mean softplus(-s | robocall) + mean softplus(s | human)) / 2 ln 2."""
-    t = float(np.dot(g.pos, np.logaddexp(0.0, -g.u))) / float(g.pos.sum())
-    n = float(np.dot(g.neg, np.logaddexp(0.0, g.u))) / float(g.neg.sum())
+    spm, spp = g.sp if g.sp is not None else softplus_pair(g.u)
+    t = float(np.dot(g.pos, spm)) / float(g.pos.sum())
+    n = float(np.dot(g.neg, spp)) / float(g.neg.sum())
     return (t + n) / (2.0 * LOG2)
 
 
 def min_cllr_grouped(g: Grouped) -> float:
     """Cllr after the optimal monotone calibration (PAV on distinct scores, so ties are pooled)."""
-    keep = (g.pos + g.neg) > 0
-    pos, neg = g.pos[keep], g.neg[keep]
-    w = pos + neg
-    p = isotonic_regression(pos / w, weights=w, increasing=True).x
-    n_pos, n_neg = float(pos.sum()), float(neg.sum())
-    # Posterior -> LLR: subtract the empirical prior log odds. p is 0 (1) only in pools with no
+    w = g.pos + g.neg
+    keep = w > 0
+    pos, neg, w = g.pos[keep], g.neg[keep], w[keep]
+    blocks = isotonic_regression(pos / w, weights=w, increasing=True).blocks[:-1]
+    # Pool counts per PAV block: the calibrated posterior is constant on a block.
+    bp, bn = np.add.reduceat(pos, blocks), np.add.reduceat(neg, blocks)
+    n_pos, n_neg = float(bp.sum()), float(bn.sum())
+    p = bp / (bp + bn)
+    # Posterior -> LLR: subtract the empirical prior log odds. p is 0 (1) only in blocks with no
     # robocall (human) trial, so the infinite terms get zero weight.
     with np.errstate(divide="ignore"):
         llr = np.log(p) - np.log1p(-p) - np.log(n_pos / n_neg)
-    t = np.where(pos > 0, np.logaddexp(0.0, -llr), 0.0)
-    n = np.where(neg > 0, np.logaddexp(0.0, llr), 0.0)
-    return float((np.dot(pos, t) / n_pos + np.dot(neg, n) / n_neg) / (2.0 * LOG2))
+    t = np.where(bp > 0, np.logaddexp(0.0, -llr), 0.0)
+    n = np.where(bn > 0, np.logaddexp(0.0, llr), 0.0)
+    return float((np.dot(bp, t) / n_pos + np.dot(bn, n) / n_neg) / (2.0 * LOG2))
 
 
 def compute_metrics(

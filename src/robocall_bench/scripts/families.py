@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .base import Script
+
+
+# Punctuation differs between transcripts of one message (Whisper; full-width Chinese marks).
+_PUNCT = re.compile(r"[^\w\s]+")
 
 
 def _find(parent: list[int], i: int) -> int:
@@ -17,18 +22,18 @@ def _find(parent: list[int], i: int) -> int:
     return i
 
 
-def near_duplicate_groups(texts: list[str], threshold: float = 0.5) -> list[int]:
-    """Connected components of the graph "char 3–5-gram TF-IDF cosine >= threshold".
+def near_duplicate_groups(texts: list[str], threshold: float = 0.7) -> list[int]:
+    """Connected components of the graph "char 3–5-gram TF cosine >= threshold".
 
-    Character n-grams work for English and Chinese alike and tolerate the Whisper
+    No IDF: with few documents IDF down-weights exactly the shared n-grams. Character n-grams work for English and Chinese alike and tolerate the Whisper
     transcripts' cut-off starts and ends. Returns a component index per text (n log n memory
     is fine for the few thousand scripts a corpus uses).
     """
     n = len(texts)
     if n == 0:
         return []
-    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True, sublinear_tf=True)
-    x = vec.fit_transform(texts)
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True, sublinear_tf=True, use_idf=False)
+    x = vec.fit_transform([_PUNCT.sub(" ", t.lower()).strip() for t in texts])
     sim = (x @ x.T).tocoo()
     parent = list(range(n))
     for i, j, v in zip(sim.row, sim.col, sim.data, strict=True):
@@ -41,7 +46,7 @@ def near_duplicate_groups(texts: list[str], threshold: float = 0.5) -> list[int]
     return [order[r] for r in roots]
 
 
-def assign_families(scripts: list[Script], prefix: str, threshold: float = 0.5) -> list[Script]:
+def assign_families(scripts: list[Script], prefix: str, threshold: float = 0.7) -> list[Script]:
     """Return ``scripts`` with ``family`` = "<prefix>-fam-<k>" shared by near-duplicates (per language)."""
     out = list(scripts)
     for lang in sorted({s.language for s in scripts}):

@@ -1,0 +1,101 @@
+"""Conditions for per-condition metrics: one per value of a protocol column (or an SNR/duration bucket)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import RcbError
+from .protocol import Protocol, numeric_column
+
+# Virtual columns derived from numeric ones.
+BUCKETED = {"snr_bucket": ("snr_db", "dB"), "duration_bucket": ("duration", "s")}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition: ``mask`` (n,) over the evaluated rows; ``pairing`` says how the classes were formed.
+
+    pairing: "both" (both classes have the value), "robocall-vs-all-human" (the value only occurs in
+    robocall rows, e.g. a TTS system, so it is scored against every human row, as ASVspoof does per
+    attack), or "human-vs-all-robocall".
+    """
+
+    column: str
+    value: str
+    mask: np.ndarray
+    pairing: str
+
+
+def bucket_labels(values: np.ndarray, edges: Sequence[float], unit: str, missing: str) -> np.ndarray:
+    """Label each of ``values`` (n,) with its bucket between sorted ``edges``; NaN gets ``missing``."""
+    e = sorted(float(x) for x in edges)
+
+    def fmt(x: float) -> str:
+        return f"{x:g}"
+
+    names = [f"<{fmt(e[0])}{unit}"] if e else ["all"]
+    names += [f"{fmt(a)}-{fmt(b)}{unit}" for a, b in zip(e[:-1], e[1:], strict=True)]
+    if e:
+        names.append(f">={fmt(e[-1])}{unit}")
+    idx = np.searchsorted(np.asarray(e), np.nan_to_num(values), side="right")
+    out = np.asarray(names, dtype=object)[idx]
+    out[np.isnan(values)] = missing
+    return out.astype(str)
+
+
+def column_values(proto: Protocol, column: str, snr_edges: Sequence[float], dur_edges: Sequence[float]) -> np.ndarray:
+    """The (n,) str values of ``column``: a protocol column or one of ``snr_bucket``/``duration_bucket``."""
+    if column in BUCKETED:
+        src, unit = BUCKETED[column]
+        if src not in proto.cols:
+            raise RcbError(f"{proto.path}: breakdown {column} needs column {src}, which the protocol lacks")
+        edges = snr_edges if column == "snr_bucket" else dur_edges
+        return bucket_labels(numeric_column(proto, src), edges, unit, "clean" if src == "snr_db" else "unknown")
+    if column not in proto.cols:
+        have = ", ".join([*proto.cols, *BUCKETED])
+        raise RcbError(f"breakdown column {column!r} is not in {proto.path}; choose from {have}")
+    return proto.cols[column]
+
+
+def conditions(
+    proto: Protocol, columns: Sequence[str], snr_edges: Sequence[float], dur_edges: Sequence[float]
+) -> list[Condition]:
+    """Every (column, value) condition over the rows of ``proto``, in column then value order."""
+    robo = proto.is_robocall
+    out = []
+    for col in columns:
+        vals = column_values(proto, col, snr_edges, dur_edges)
+        for v in sorted(set(vals)):
+            sel = vals == v
+            has_r, has_h = bool((sel & robo).any()), bool((sel & ~robo).any())
+            if has_r and has_h:
+                out.append(Condition(col, v, sel, "both"))
+            elif has_r:
+                out.append(Condition(col, v, sel | ~robo, "robocall-vs-all-human"))
+            else:
+                out.append(Condition(col, v, sel | robo, "human-vs-all-robocall"))
+    return out
+
+
+def cluster_ids(proto: Protocol, human_key: str, robocall_key: str) -> np.ndarray:
+    """(n,) bootstrap cluster id per row: ``human_key`` columns for human rows, ``robocall_key`` for robocall.
+
+    Keys may join columns with '+', e.g. ``system+family``.
+    """
+
+    def join(key: str) -> np.ndarray:
+        parts = key.split("+")
+        for c in parts:
+            if c not in proto.cols:
+                raise RcbError(f"bootstrap cluster column {c!r} is not in {proto.path}")
+        out = proto.cols[parts[0]].astype(object)
+        for c in parts[1:]:
+            out = out + "|" + proto.cols[c].astype(object)
+        return out
+
+    robo = proto.is_robocall
+    ids = np.where(robo, "r:" + join(robocall_key), "h:" + join(human_key))
+    return ids.astype(str)
