@@ -17,12 +17,30 @@ os.environ.setdefault("WANDB_MODE", "offline")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
 ROBOCALLS = [
-    ("en", "Hello, this is an important message about your car's extended warranty. Press 1 to speak to a specialist now."),
-    ("en", "This call is to inform you that a pre-authorized order has been placed on your name. Press 1 to cancel it."),
-    ("en", "Hello, this call is from the tax office. There is a lawsuit filed against you. Call us back immediately."),
-    ("en", "Congratulations, you have been selected for a free cruise to the Bahamas. Press 1 to claim your prize."),
-    ("en", "We noticed suspicious activity on your bank account. Please press 1 to talk to our fraud department."),
-    ("en", "Your parcel could not be delivered because the address was incomplete. Press 9 to reschedule the delivery."),
+    (
+        "en",
+        "Hello, this is an important message about your car's extended warranty. Press 1 to speak to a specialist now.",
+    ),
+    (
+        "en",
+        "This call is to inform you that a pre-authorized order has been placed on your name. Press 1 to cancel it.",
+    ),
+    (
+        "en",
+        "Hello, this call is from the tax office. There is a lawsuit filed against you. Call us back immediately.",
+    ),
+    (
+        "en",
+        "Congratulations, you have been selected for a free cruise to the Bahamas. Press 1 to claim your prize.",
+    ),
+    (
+        "en",
+        "We noticed suspicious activity on your bank account. Please press 1 to talk to our fraud department.",
+    ),
+    (
+        "en",
+        "Your parcel could not be delivered because the address was incomplete. Press 9 to reschedule the delivery.",
+    ),
     ("zh", "您好，这里是快递客服中心，您有一个包裹无法派送，请按一查询详情。"),
     ("zh", "您好，您的银行账户存在异常交易，请按九转人工客服处理。"),
 ]
@@ -48,7 +66,9 @@ def make_corpora_root(root: Path, seed: int = 0) -> Path:
     for i, spk in enumerate((101, 102, 103, 104, 105, 106, 107, 108)):
         lines.append(f"{spk} | {'FM'[i % 2]} | train-clean-100 | 25.0 | Reader {spk}")
         for u in range(2):
-            sf.write(ls / f"{spk}-5-000{u}.flac", speechlike(16000, rng.uniform(3, 9), rng, 100 + 15 * i), 16000)
+            sf.write(
+                ls / f"{spk}-5-000{u}.flac", speechlike(16000, rng.uniform(3, 9), rng, 100 + 15 * i), 16000
+            )
     (ls / "SPEAKERS.TXT").write_text("\n".join(lines) + "\n")
     ai = root / "aishell-sample"
     (ai / "audio").mkdir(parents=True)
@@ -56,15 +76,21 @@ def make_corpora_root(root: Path, seed: int = 0) -> Path:
     for s, spk in enumerate(("S0001", "S0002", "S0003")):
         for u in range(4):
             uid = f"BAC009{spk}W{u:04d}"
-            sf.write(ai / "audio" / f"{uid}.flac", speechlike(16000, rng.uniform(2, 4), rng, 180 + 20 * s), 16000)
+            sf.write(
+                ai / "audio" / f"{uid}.flac", speechlike(16000, rng.uniform(2, 4), rng, 180 + 20 * s), 16000
+            )
             rows.append(f"{uid}\t{spk}\t3.0\t今天天气很好我们出去走走第{u}次")
     (ai / "transcripts.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     fs = root / "fsdd" / "recordings"
     fs.mkdir(parents=True)
     for s, spk in enumerate(("jackson", "nicolas", "theo", "lucas")):
         for d in range(10):
-            sf.write(fs / f"{d}_{spk}_0.wav", speechlike(8000, rng.uniform(0.3, 0.6), rng, 120 + 10 * s), 8000)
-    (root / "fsdd" / "speakers.csv").write_text("speaker,gender\njackson,male\nnicolas,male\ntheo,male\nlucas,male\n")
+            sf.write(
+                fs / f"{d}_{spk}_0.wav", speechlike(8000, rng.uniform(0.3, 0.6), rng, 120 + 10 * s), 8000
+            )
+    (root / "fsdd" / "speakers.csv").write_text(
+        "speaker,gender\njackson,male\nnicolas,male\ntheo,male\nlucas,male\n"
+    )
     rc = root / "robocall-transcripts"
     rc.mkdir(parents=True)
     with (rc / "metadata.csv").open("w", newline="", encoding="utf-8") as f:

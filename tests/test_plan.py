@@ -23,7 +23,9 @@ CODECS = {"pcmu": 1.0, "pcma": 1.0, "opus": 1.0, "gsm610": 1.0}
 def inputs(corpora_root):
     items = []
     for name in ("librispeech", "aishell", "fsdd"):
-        items += instantiate(OmegaConf.load(config_dir() / "source" / f"{name}.yaml")).scan(corpora_root, 0)[0]
+        items += instantiate(OmegaConf.load(config_dir() / "source" / f"{name}.yaml")).scan(corpora_root, 0)[
+            0
+        ]
     cfg = OmegaConf.create(
         {"seed": 0, "scripts": {"ftc": {"enabled": True, "subdir": "robocall-transcripts", "family_threshold": 0.5},
                                 "templates": {"languages": ["en", "zh"], "n_per_domain": 4}}}

@@ -29,7 +29,9 @@ def test_librispeech_any_depth_gender_and_transcripts(corpora_root, tmp_path):
     shutil.copytree(corpora_root / "librispeech-sample", root / "librispeech-sample")
     deep = root / "librispeech-sample" / "test-other" / "201" / "7"
     deep.mkdir(parents=True)
-    shutil.copy(next((root / "librispeech-sample" / "train-clean-100").glob("101-*.flac")), deep / "201-7-0001.flac")
+    shutil.copy(
+        next((root / "librispeech-sample" / "train-clean-100").glob("101-*.flac")), deep / "201-7-0001.flac"
+    )
     (deep / "201-7.trans.txt").write_text("201-7-0001 HELLO THERE GENERAL\n")
     items, skipped = _src("librispeech").scan(root, 0)
     by_id = {i.item_id: i for i in items}
@@ -45,7 +47,9 @@ def test_aishell_and_fsdd_groups(corpora_root):
     fsdd = FsddSource(name="fsdd", subdir="fsdd", language="en", group_size=(4, 6))
     groups, _ = fsdd.scan(corpora_root, 0)
     assert sum(len(g.files) for g in groups) == 40
-    assert all(len({f.split("_")[1] for f in map(lambda p: p.rsplit("/", 1)[1], g.files)}) == 1 for g in groups)
+    assert all(
+        len({f.split("_")[1] for f in map(lambda p: p.rsplit("/", 1)[1], g.files)}) == 1 for g in groups
+    )
     g = groups[0]
     assert len(g.text.split()) == len(g.files)
     x, sr = load_item(g)

@@ -22,7 +22,9 @@ SILENT_PEAK = 1e-4
 CLIP_FRACTION = 0.01
 
 
-def read_audio(path: str | os.PathLike, *, start: float = 0.0, stop: float | None = None) -> tuple[np.ndarray, int]:
+def read_audio(
+    path: str | os.PathLike, *, start: float = 0.0, stop: float | None = None
+) -> tuple[np.ndarray, int]:
     """Read a file as mono float32 in [-1, 1].
 
     Returns (audio of shape (T,), sample_rate). Multi-channel input is averaged. Raises
@@ -31,8 +33,8 @@ def read_audio(path: str | os.PathLike, *, start: float = 0.0, stop: float | Non
     try:
         info = sf.info(str(path))
         sr = int(info.samplerate)
-        a = int(round(start * sr))
-        b = None if stop is None else int(round(stop * sr))
+        a = round(start * sr)
+        b = None if stop is None else round(stop * sr)
         data, sr = sf.read(str(path), start=a, stop=b, dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, OSError) as e:  # corrupt header, unknown format
         raise BadAudioError(path, f"unreadable audio ({e})", "re-download or re-encode the file") from e

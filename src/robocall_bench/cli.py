@@ -17,6 +17,14 @@ VERBS: dict[str, tuple[str, str]] = {
         "robocall_bench.corpus.cli",
         "build the call corpus (preset=tiny|mini|full); subverbs: audit, verify, merge, download, export",
     ),
+    "eval": (
+        "robocall_bench.evaluation.cli",
+        "score a score file against a protocol: metrics with CIs, breakdowns, reports (scores= protocol= out=)",
+    ),
+    "leaderboard": (
+        "robocall_bench.leaderboard.cli",
+        "leaderboard entries; subverbs: validate entry=DIR, build [check=true], reproduce entry=DIR corpus=DIR",
+    ),
 }
 
 _ERR = Console(stderr=True)

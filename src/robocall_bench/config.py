@@ -22,7 +22,9 @@ def config_dir() -> Path:
     for cand in (here.parents[2] / "configs", here.parent / "configs"):
         if (cand / "corpus.yaml").is_file():
             return cand
-    raise FileNotFoundError("robocall_bench configs not found; set RCB_CONFIG_DIR to the repository's configs/")
+    raise FileNotFoundError(
+        "robocall_bench configs not found; set RCB_CONFIG_DIR to the repository's configs/"
+    )
 
 
 def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:

@@ -42,24 +42,7 @@ from .levels import active_speech_level, db_to_gain, peak_limit, speech_level
 from .loss import conceal, draw_lost_frames
 from .noise import GENERATED, NoiseDir, coloured_noise, loop_segment, noise_gain_db
 from .room import apply_rir, prepare_rir, synthetic_rir
-
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "codecs": {"pcmu": 0.2, "pcma": 0.15, "gsm610": 0.15, "g721": 0.1, "opus": 0.15, "mp3": 0.1, "amr-nb": 0.15},
-    "codec_params": {
-        "mp3": {"kbps": [16, 24, 32], "bitrate_mode": "CONSTANT"},
-        "opus": {"kbps": [8, 24]},
-        "amr-nb": {"modes": [0, 1, 2, 3, 4, 5, 6, 7]},
-    },
-    "rir": {"p": 0.3, "synthetic_p": 0.5, "rt60_s": [0.15, 0.6], "drr_db": [0.0, 12.0]},
-    "noise": {"p": 1.0, "snr_db": [5.0, 30.0], "types": {"file": 0.5, "white": 0.1, "pink": 0.25, "brown": 0.15}},
-    "loudness": {"method": "asl", "target_dbfs": [-29.0, -23.0], "peak_ceiling": 0.98},
-    "frame_loss": {
-        "p": 1.0, "loss_prob": [0.0, 0.03], "frame_ms": 20.0, "bursty_p": 0.5, "mean_burst_frames": 2.0,
-        "attenuation_db": 6.0, "fade_ms": 2.5,
-    },
-    "gain": {"gain_db": [-6.0, 6.0], "peak_ceiling": 0.99},
-}  # fmt: skip
-_STEPS = ("rir", "noise", "loudness", "frame_loss", "gain")
+from .settings import DEFAULTS, STEPS, plain, step_cfg, uniform
 
 
 @dataclass
@@ -72,39 +55,6 @@ class ChannelResult:
     codec: str
     snr_db: float | None
     chain: list[dict[str, Any]]
-
-
-def _plain(o: Any) -> Any:
-    """Hydra/OmegaConf containers and numpy scalars -> plain dicts, lists and Python scalars."""
-    if isinstance(o, Mapping):
-        return {str(k): _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)) or type(o).__name__ == "ListConfig":
-        return [_plain(v) for v in o]
-    if isinstance(o, np.generic):
-        return o.item()
-    return o
-
-
-def _step_cfg(name: str, value: Any) -> dict[str, Any] | None:
-    """Merge a step's config over its defaults; ``False`` or ``enabled: false`` switches it off."""
-    value = _plain(value)
-    if value is False or (isinstance(value, dict) and value.get("enabled", True) is False):
-        return None
-    if value is not None and not isinstance(value, dict):
-        raise RcbError(f"channel.{name} must be a mapping or false, got {value!r}")
-    cfg = {**DEFAULTS[name], **(value or {})}
-    cfg.pop("enabled", None)
-    for k, v in cfg.items():
-        if k == "p" or k.endswith("_p"):
-            if not 0.0 <= float(v) <= 1.0:
-                raise RcbError(f"channel.{name}.{k}={v} must be a probability in [0, 1]")
-        elif isinstance(v, list) and k not in ("kbps", "modes") and (len(v) != 2 or float(v[0]) > float(v[1])):
-            raise RcbError(f"channel.{name}.{k}={v} must be a range [low, high] with low <= high")
-    return cfg
-
-
-def _uniform(rng: np.random.Generator, lo_hi: list[float]) -> float:
-    return float(rng.uniform(float(lo_hi[0]), float(lo_hi[1])))
 
 
 class TelephoneChannel:
@@ -124,18 +74,24 @@ class TelephoneChannel:
     ) -> None:
         self.band = get_band(str(band))
         self.noise_dir = None if noise_dir is None else str(noise_dir)
-        weights = _plain(codecs) if codecs is not None else dict(DEFAULTS["codecs"])
+        weights = plain(codecs) if codecs is not None else dict(DEFAULTS["codecs"])
         for name, w in weights.items():
             cd.get_codec(name)
             if float(w) < 0:
                 raise RcbError(f"channel.codecs.{name}={w}: weights must be >= 0")
         self.codec_weights = {k: float(v) for k, v in weights.items()}
-        self.codec_params = {**DEFAULTS["codec_params"], **(_plain(codec_params) or {})}
-        self.steps = {s: _step_cfg(s, v) for s, v in zip(_STEPS, (rir, noise, loudness, frame_loss, gain), strict=True)}
+        self.codec_params = {**DEFAULTS["codec_params"], **(plain(codec_params) or {})}
+        self.steps = {
+            s: step_cfg(s, v) for s, v in zip(STEPS, (rir, noise, loudness, frame_loss, gain), strict=True)
+        }
         if self.steps["noise"]:
             bad = set(self.steps["noise"]["types"]) - {"file", *GENERATED}
             if bad:
-                raise RcbError(f"channel.noise.types {sorted(bad)} unknown; valid: file, {', '.join(GENERATED)}")
+                raise RcbError(
+                    f"channel.noise.types {sorted(bad)} unknown; valid: file, {', '.join(GENERATED)}"
+                )
+        if self.steps["loudness"] and self.steps["loudness"]["method"] not in ("asl", "rms"):
+            raise RcbError(f"channel.loudness.method={self.steps['loudness']['method']!r}: use asl or rms")
         self._assets = NoiseDir(self.noise_dir, INTERNAL_SR)
 
     @property
@@ -148,54 +104,89 @@ class TelephoneChannel:
         return [c for c in self.codec_weights if cd.codec_available(c)]
 
     # ------------------------------------------------------------------ drawing the plan
-    def plan(self, n_in: int, sr: int, rng: np.random.Generator, codec: str | None = None) -> list[dict[str, Any]]:
+    def plan(
+        self, n_in: int, sr: int, rng: np.random.Generator, codec: str | None = None
+    ) -> list[dict[str, Any]]:
         """Draw the chain for an input of ``n_in`` samples at ``sr`` (no audio needed)."""
         if codec is not None:
             cd.require_codec(codec)
         r = [np.random.default_rng(int(s)) for s in rng.integers(0, 2**32, size=6)]
         st, out_sr = self.steps, self.band.sample_rate
         n_out = resampled_len(resampled_len(n_in, sr, INTERNAL_SR), INTERNAL_SR, out_sr)
-        chain: list[dict[str, Any]] = [{"step": "input", "sr_in": int(sr), "n_in": int(n_in), "sr": INTERNAL_SR}]
+        chain: list[dict[str, Any]] = [
+            {"step": "input", "sr_in": int(sr), "n_in": int(n_in), "sr": INTERNAL_SR}
+        ]
         if st["rir"] and r[0].random() < st["rir"]["p"]:
             chain.append(self._draw_rir(r[0]))
         if st["noise"] and r[1].random() < st["noise"]["p"]:
             chain.append(self._draw_noise(r[1]))
-        chain.append({"step": "band", "band": self.band.name, "sr": out_sr, "lo_hz": self.band.lo_hz, "hi_hz": self.band.hi_hz})
+        chain.append(
+            {
+                "step": "band",
+                "band": self.band.name,
+                "sr": out_sr,
+                "lo_hz": self.band.lo_hz,
+                "hi_hz": self.band.hi_hz,
+            }
+        )
         if st["loudness"]:
             c = st["loudness"]
-            target = _uniform(r[2], c["target_dbfs"])
-            chain.append({"step": "loudness", "method": c["method"], "target_dbfs": target, "peak_ceiling": c["peak_ceiling"]})
+            target = uniform(r[2], c["target_dbfs"])
+            chain.append(
+                {
+                    "step": "loudness",
+                    "method": c["method"],
+                    "target_dbfs": target,
+                    "peak_ceiling": c["peak_ceiling"],
+                }
+            )
         name = codec if codec is not None else self._draw_codec(r[3])
-        chain.append({"step": "codec", "name": name, "params": cd.draw_params(name, self.codec_params.get(name, {}), r[3])})
+        chain.append(
+            {
+                "step": "codec",
+                "name": name,
+                "params": cd.draw_params(name, self.codec_params.get(name, {}), r[3]),
+            }
+        )
         if st["frame_loss"] and r[4].random() < st["frame_loss"]["p"]:
             c = st["frame_loss"]
-            frame = max(1, int(round(c["frame_ms"] * out_sr / 1000.0)))
-            prob, bursty = _uniform(r[4], c["loss_prob"]), bool(r[4].random() < c["bursty_p"])
-            lost = draw_lost_frames(math.ceil(n_out / frame), prob, bursty, float(c["mean_burst_frames"]), r[4])
+            frame = max(1, round(c["frame_ms"] * out_sr / 1000.0))
+            prob, bursty = uniform(r[4], c["loss_prob"]), bool(r[4].random() < c["bursty_p"])
+            lost = draw_lost_frames(
+                math.ceil(n_out / frame), prob, bursty, float(c["mean_burst_frames"]), r[4]
+            )
             keys = ("frame_ms", "mean_burst_frames", "attenuation_db", "fade_ms")
             chain.append({"step": "frame_loss", "loss_prob": prob, "bursty": bursty, **{k: c[k] for k in keys},
                           "n_lost": len(lost), "lost_frames": lost})  # fmt: skip
         if st["gain"]:
-            g = _uniform(r[5], st["gain"]["gain_db"])
+            g = uniform(r[5], st["gain"]["gain_db"])
             chain.append({"step": "gain", "gain_db": g, "peak_ceiling": st["gain"]["peak_ceiling"]})
-        return _plain(chain)
+        return plain(chain)
 
     def _draw_rir(self, rng: np.random.Generator) -> dict[str, Any]:
         c, files = self.steps["rir"], self._assets.names("rir")
         if not files or rng.random() < c["synthetic_p"]:
-            rt60, drr = _uniform(rng, c["rt60_s"]), _uniform(rng, c["drr_db"])
-            return {"step": "rir", "kind": "synthetic", "rt60_s": rt60, "drr_db": drr, "seed": int(rng.integers(2**32))}
+            rt60, drr = uniform(rng, c["rt60_s"]), uniform(rng, c["drr_db"])
+            return {
+                "step": "rir",
+                "kind": "synthetic",
+                "rt60_s": rt60,
+                "drr_db": drr,
+                "seed": int(rng.integers(2**32)),
+            }
         return {"step": "rir", "kind": "file", "file": str(rng.choice(files))}
 
     def _draw_noise(self, rng: np.random.Generator) -> dict[str, Any]:
         c, files = self.steps["noise"], self._assets.names("noise")
         types = {k: float(w) for k, w in c["types"].items() if w > 0 and (k != "file" or files)}
         if not types:
-            raise RcbError("channel.noise: no noise type with weight > 0 is usable (no noise files in noise_dir?)")
+            raise RcbError(
+                "channel.noise: no noise type with weight > 0 is usable (no noise files in noise_dir?)"
+            )
         names = sorted(types)
         w = np.array([types[k] for k in names])
         kind = str(names[int(rng.choice(len(names), p=w / w.sum()))])
-        out: dict[str, Any] = {"step": "noise", "type": kind, "snr_db": _uniform(rng, c["snr_db"])}
+        out: dict[str, Any] = {"step": "noise", "type": kind, "snr_db": uniform(rng, c["snr_db"])}
         if kind == "file":
             name = str(rng.choice(files))
             out.update(file=name, offset=int(rng.integers(self._assets.length("noise", name))))
@@ -206,12 +197,16 @@ class TelephoneChannel:
     def _draw_codec(self, rng: np.random.Generator) -> str:
         names = [c for c in self.codec_names() if self.codec_weights[c] > 0]
         if not names:
-            raise RcbError(f"channel.codecs: no available codec has weight > 0 (configured {self.codec_weights})")
+            raise RcbError(
+                f"channel.codecs: no available codec has weight > 0 (configured {self.codec_weights})"
+            )
         w = np.array([self.codec_weights[c] for c in names])
         return names[int(rng.choice(len(names), p=w / w.sum()))]
 
     # ------------------------------------------------------------------ running it
-    def apply(self, audio: np.ndarray, sr: int, rng: np.random.Generator, codec: str | None = None) -> ChannelResult:
+    def apply(
+        self, audio: np.ndarray, sr: int, rng: np.random.Generator, codec: str | None = None
+    ) -> ChannelResult:
         """Pass ``audio`` (T,) at ``sr`` through a freshly drawn chain; ``codec=None`` draws one by weight."""
         x = _check_input(audio, sr)
         return self._run(x, int(sr), self.plan(x.size, int(sr), rng, codec), replay=False)
@@ -221,8 +216,10 @@ class TelephoneChannel:
         x = _check_input(audio, sr)
         first = chain[0] if chain else {}
         if first.get("step") != "input" or first.get("sr_in") != int(sr) or first.get("n_in") != x.size:
-            raise RcbError(f"chain was recorded for {first.get('n_in')} samples at {first.get('sr_in')} Hz, got {x.size} at {sr}")
-        return self._run(x, int(sr), copy.deepcopy(_plain(chain)), replay=True)
+            raise RcbError(
+                f"chain was recorded for {first.get('n_in')} samples at {first.get('sr_in')} Hz, got {x.size} at {sr}"
+            )
+        return self._run(x, int(sr), copy.deepcopy(plain(chain)), replay=True)
 
     def _run(self, x: np.ndarray, sr: int, chain: list[dict[str, Any]], replay: bool) -> ChannelResult:
         snr, codec = None, ""
@@ -260,15 +257,15 @@ class TelephoneChannel:
                 x, st["info"] = cd.roundtrip(x, sr, st["name"], st["params"])
                 codec = st["name"]
             elif kind == "frame_loss":
-                frame = max(1, int(round(st["frame_ms"] * sr / 1000.0)))
-                fade = max(1, int(round(st["fade_ms"] * sr / 1000.0)))
+                frame = max(1, round(st["frame_ms"] * sr / 1000.0))
+                fade = max(1, round(st["fade_ms"] * sr / 1000.0))
                 x = conceal(x, st["lost_frames"], frame, fade, st["attenuation_db"])
             elif kind == "gain":
                 x, st["limited_samples"] = peak_limit(x * db_to_gain(st["gain_db"]), st["peak_ceiling"], sr)
             else:
                 raise RcbError(f"unknown channel step {kind!r} in chain")
         y = np.clip(np.nan_to_num(x), -1.0, 1.0).astype(np.float32)
-        return ChannelResult(y, int(sr), codec, None if snr is None else float(snr), _plain(chain))
+        return ChannelResult(y, int(sr), codec, None if snr is None else float(snr), plain(chain))
 
 
 def _check_input(audio: np.ndarray, sr: int) -> np.ndarray:

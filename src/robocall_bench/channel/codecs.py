@@ -12,7 +12,7 @@ import io
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,7 @@ def get_codec(name: str) -> CodecSpec:
         raise RcbError(f"unknown codec {name!r}; valid codecs: {sorted(CODECS)}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def codec_available(name: str) -> bool:
     """Whether ``name`` works here (probed once per process with a tiny round trip)."""
     spec = get_codec(name)
@@ -95,13 +95,17 @@ def require_codec(name: str) -> CodecSpec:
     """The spec for ``name``; RcbError if unknown or not available here (saying what provides it)."""
     spec = get_codec(name)
     if not codec_available(name):
-        raise RcbError(f"codec {name!r} ({spec.description}) is not available on this machine: needs {spec.provider}")
+        raise RcbError(
+            f"codec {name!r} ({spec.description}) is not available on this machine: needs {spec.provider}"
+        )
     return spec
 
 
 def default_params(name: str) -> dict[str, Any]:
     """Mid-range parameters for ``name`` (used for probing and as defaults)."""
-    return {"mp3": {"kbps": 24, "bitrate_mode": "CONSTANT"}, "opus": {"kbps": 16}, "amr-nb": {"mode": 7}}.get(name, {})
+    return {"mp3": {"kbps": 24, "bitrate_mode": "CONSTANT"}, "opus": {"kbps": 16}, "amr-nb": {"mode": 7}}.get(
+        name, {}
+    )
 
 
 def draw_params(name: str, cfg: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
@@ -211,7 +215,9 @@ def roundtrip(x: np.ndarray, sr: int, name: str, params: dict[str, Any]) -> tupl
     yc = _fit(_raw_roundtrip(xc, csr, spec, params), delay, xc.size)
     y = _fit(to_rate(yc, csr, sr), 0, np.asarray(x).size)
     info: dict[str, Any] = {"codec_sr": int(csr), "delay_samples": int(delay)}
-    info.update({k: float(v) if isinstance(v, float) else v for k, v in _sf_kwargs(spec, csr, params).items()})
+    info.update(
+        {k: float(v) if isinstance(v, float) else v for k, v in _sf_kwargs(spec, csr, params).items()}
+    )
     if name == "amr-nb":
         info["kbps"] = AMR_NB_KBPS[params["mode"]]
     return y, info

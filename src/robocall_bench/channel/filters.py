@@ -65,7 +65,9 @@ def to_rate(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def band_sos(sr: int, lo_hz: float, hi_hz: float, stop_hz: float, stop_db: float, hp_order: int) -> np.ndarray:
+def band_sos(
+    sr: int, lo_hz: float, hi_hz: float, stop_hz: float, stop_db: float, hp_order: int
+) -> np.ndarray:
     """SOS cascade: Butterworth high-pass at ``lo_hz`` (removes DC) + elliptic low-pass ``hi_hz``."""
     nyq = sr / 2.0
     parts = []

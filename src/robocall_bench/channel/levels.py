@@ -40,7 +40,7 @@ def active_speech_level(x: np.ndarray, sr: int) -> float | None:
         return None
     g = np.exp(-1.0 / (P56_TIME_CONST_S * sr))
     env = lfilter([1.0 - g], [1.0, -g], lfilter([1.0 - g], [1.0, -g], np.abs(x)))
-    size = int(round(P56_HANGOVER_S * sr)) + 1
+    size = round(P56_HANGOVER_S * sr) + 1
     # trailing window [n - H, n]: an active sample keeps the next H samples active (hangover)
     held = np.sort(maximum_filter1d(env, size=size, origin=size - 1 - size // 2, mode="nearest"))
     c_db = np.arange(-120.0, 0.5, 0.5)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from scipy import fft as sp_fft
 
 from ..audio import read_audio
 from ..errors import RcbError
@@ -28,11 +29,12 @@ def coloured_noise(kind: str, n: int, sr: int, seed: int) -> np.ndarray:
         return np.zeros(0)
     w = np.random.default_rng(seed).standard_normal(n)
     if _ALPHA[kind] > 0:
-        spec = np.fft.rfft(w)
-        f = np.fft.rfftfreq(n, 1.0 / sr)
+        m = sp_fft.next_fast_len(n, real=True)  # shape a slightly longer block, keep n samples
+        spec = sp_fft.rfft(w, m)
+        f = np.fft.rfftfreq(m, 1.0 / sr)
         spec *= np.maximum(f, _F_FLOOR_HZ) ** (-_ALPHA[kind] / 2.0)
         spec[0] = 0.0
-        w = np.fft.irfft(spec, n)
+        w = sp_fft.irfft(spec, m)[:n]
     rms = float(np.sqrt(np.mean(w * w)))
     return w / rms if rms > 0 else w
 
@@ -72,7 +74,9 @@ class NoiseDir:
         if self.root is not None:
             root = Path(self.root)
             if not root.is_dir():
-                raise RcbError(f"channel noise_dir {root} is not a directory (create it or set noise_dir: null)")
+                raise RcbError(
+                    f"channel noise_dir {root} is not a directory (create it or set noise_dir: null)"
+                )
             for p in sorted(root.iterdir()):
                 if p.suffix.lower() not in AUDIO_SUFFIXES or not p.is_file():
                     continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy.signal import oaconvolve
 
 # measured RIRs are cut this long before their direct-path peak (keeps the direct sound's onset)
 PRE_PEAK_S = 0.001
@@ -38,7 +38,7 @@ def prepare_rir(h: np.ndarray, sr: int) -> np.ndarray:
 
 
 def apply_rir(x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Convolve ``x`` (T,) with ``h`` (L,), keeping the first T samples (the tail is cut); float64 (T,)."""
+    """Convolve ``x`` (T,) with ``h`` (L,) (overlap-add FFT), keeping the first T samples (the tail is cut); float64 (T,)."""
     if x.size == 0:
         return np.asarray(x, np.float64)
-    return fftconvolve(np.asarray(x, np.float64), h)[: x.size]
+    return oaconvolve(np.asarray(x, np.float64), h)[: x.size]

@@ -42,8 +42,12 @@ def git_sha() -> str:
     try:
         here = Path(__file__).resolve().parent
         r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], cwd=here, capture_output=True, text=True, timeout=5)
-        return r.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if r.returncode == 0 else "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "-uno"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        return (
+            r.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if r.returncode == 0 else "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -69,7 +73,10 @@ def counts(rows: list[dict]) -> dict[str, Any]:
     for r in rows:
         hours[f"{r['split']}/{r['label']}"] += float(r["duration"]) / 3600
     out["hours"] = {k: round(v, 4) for k, v in sorted(hours.items())}
-    out["total"] = {"utterances": len(rows), "hours": round(sum(float(r["duration"]) for r in rows) / 3600, 4)}
+    out["total"] = {
+        "utterances": len(rows),
+        "hours": round(sum(float(r["duration"]) for r in rows) / 3600, 4),
+    }
     spk = defaultdict(set)
     sysm = defaultdict(set)
     for r in rows:
@@ -97,14 +104,21 @@ def assemble(prep: Prepared, out: Path, channel_name: str, extra: dict | None = 
     for u in prep.plan:
         m = json.loads(meta_path(out, u).read_text(encoding="utf-8"))
         if "skipped" in m:
-            skipped_render.append({"path": ";".join(u.item.files) if u.item else u.key, "reason": m["skipped"]})
+            skipped_render.append(
+                {"path": ";".join(u.item.files) if u.item else u.key, "reason": m["skipped"]}
+            )
             continue
         rows.append(protocol_row(u, m, channel_name))
-        metas.append({**m, "text": u.text, "target_s": u.target_s, "pad_s": list(u.pad_s), "system": u.system})
+        metas.append(
+            {**m, "text": u.text, "target_s": u.target_s, "pad_s": list(u.pad_s), "system": u.system}
+        )
         files[u.path] = m["sha256"]
     tsv = to_tsv(rows)
     atomic_write_text(out / "protocol.tsv", tsv)
-    atomic_write_text(out / "metadata.jsonl", "".join(json.dumps(m, sort_keys=True, ensure_ascii=False) + "\n" for m in metas))
+    atomic_write_text(
+        out / "metadata.jsonl",
+        "".join(json.dumps(m, sort_keys=True, ensure_ascii=False) + "\n" for m in metas),
+    )
     import hashlib
 
     skipped_inputs = [{"path": s.path, "reason": s.reason} for s in prep.skipped] + skipped_render
@@ -121,10 +135,16 @@ def assemble(prep: Prepared, out: Path, channel_name: str, extra: dict | None = 
         "eval_only_codecs": sorted(prep.cfg.protocol.eval_only_codecs),
         "packages": package_versions(),
         "git_sha": git_sha(),
-        "skipped": {"count": len(skipped_inputs), "by_reason": dict(reasons.most_common()), "items": skipped_inputs},
+        "skipped": {
+            "count": len(skipped_inputs),
+            "by_reason": dict(reasons.most_common()),
+            "items": skipped_inputs,
+        },
         "config": OmegaConf.to_container(prep.cfg, resolve=True),
         "files": files,
         **(extra or {}),
     }
-    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False))
+    atomic_write_text(
+        out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False)
+    )
     return manifest

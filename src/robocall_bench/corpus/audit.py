@@ -41,7 +41,9 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float:
 def _models(seed: int) -> dict:
     return {
         "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-        "gbdt": HistGradientBoostingClassifier(max_depth=3, max_iter=100, learning_rate=0.1, random_state=seed),
+        "gbdt": HistGradientBoostingClassifier(
+            max_depth=3, max_iter=100, learning_rate=0.1, random_state=seed
+        ),
     }
 
 
@@ -73,7 +75,12 @@ def text_audit(rows: list[dict], texts: dict[str, str], seed: int = 0) -> dict:
     t_tr, y_tr = part("train")
     t_ev, y_ev = part("eval")
     if len(set(y_tr)) < 2 or len(set(y_ev)) < 2:
-        return {"text_auc": None, "n_train": len(t_tr), "n_eval": len(t_ev), "note": "one class lacks known texts"}
+        return {
+            "text_auc": None,
+            "n_train": len(t_tr),
+            "n_eval": len(t_ev),
+            "note": "one class lacks known texts",
+        }
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=1, sublinear_tf=True)
     clf = LogisticRegression(max_iter=2000, C=1.0)
     clf.fit(vec.fit_transform(t_tr), y_tr)
@@ -81,7 +88,9 @@ def text_audit(rows: list[dict], texts: dict[str, str], seed: int = 0) -> dict:
     return {"text_auc": round(a, 4), "n_train": len(t_tr), "n_eval": len(t_ev)}
 
 
-def run_audit(corpus: str | Path, seed: int = 0, num_workers: int = 2, console: Console | None = None) -> dict:
+def run_audit(
+    corpus: str | Path, seed: int = 0, num_workers: int = 2, console: Console | None = None
+) -> dict:
     """Audit the corpus in ``corpus``; writes ``audit.json`` there, prints a table and the JSON."""
     console = console or Console()
     d = Path(corpus)
@@ -121,9 +130,19 @@ def run_audit(corpus: str | Path, seed: int = 0, num_workers: int = 2, console: 
     for c in ("feature", "AUC", "human mean", "robocall mean"):
         t.add_column(c, justify="left" if c == "feature" else "right")
     for k in FEATURES:
-        t.add_row(k, f"{res['per_feature_auc'][k]:.3f}", f"{means['human'][k]:.4g}", f"{means['robocall'][k]:.4g}")
+        t.add_row(
+            k, f"{res['per_feature_auc'][k]:.3f}", f"{means['human'][k]:.4g}", f"{means['robocall'][k]:.4g}"
+        )
     t.add_row("joint", f"{res['joint_auc']:.3f}", str(res["joint_auc_by_model"]), "", end_section=True)
     t.add_row("text only", str(res["text"]["text_auc"]), f"{res['text']['n_eval']} eval texts", "")
     console.print(t)
-    print(json.dumps({"joint_auc": res["joint_auc"], "joint_auc_by_language": by_lang, "text_auc": res["text"]["text_auc"]}))
+    print(
+        json.dumps(
+            {
+                "joint_auc": res["joint_auc"],
+                "joint_auc_by_language": by_lang,
+                "text_auc": res["text"]["text_auc"],
+            }
+        )
+    )
     return res

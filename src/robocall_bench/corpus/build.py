@@ -10,7 +10,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ..audio import atomic_write_text
 from ..errors import RcbError
@@ -23,7 +30,7 @@ console = Console()
 
 
 def parse_shard(shard: str | None) -> tuple[int, int] | None:
-    """"i/n" -> (i, n) with 0 <= i < n; None for no sharding."""
+    """ "i/n" -> (i, n) with 0 <= i < n; None for no sharding."""
     if shard in (None, "", "null"):
         return None
     try:
@@ -37,7 +44,9 @@ def parse_shard(shard: str | None) -> tuple[int, int] | None:
 
 def render_all(prep: Prepared, out: Path, todo: list[UttPlan], num_workers: int) -> dict[str, float]:
     """Render ``todo`` with a rich progress bar; returns summed stage seconds (+ audio_s, wall)."""
-    ctx = RenderContext(out=out, engines=prep.engines, channel=prep.channel, channel_name=str(prep.cfg.channel_name))
+    ctx = RenderContext(
+        out=out, engines=prep.engines, channel=prep.channel, channel_name=str(prep.cfg.channel_name)
+    )
     totals: dict[str, float] = defaultdict(float)
     t0 = time.perf_counter()
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -66,8 +75,11 @@ def render_all(prep: Prepared, out: Path, todo: list[UttPlan], num_workers: int)
     return dict(totals)
 
 
-def build(cfg: DictConfig) -> dict | None:
-    """Build (or resume) the corpus described by ``cfg``; returns the manifest, or None for a shard run."""
+def build(cfg: DictConfig) -> tuple[dict | None, dict[str, float]]:
+    """Build (or resume) the corpus described by ``cfg``.
+
+    Returns (manifest, or None for a shard run; summed stage seconds incl. ``audio_s``, ``wall``).
+    """
     out = Path(cfg.out).expanduser().resolve()
     shard = parse_shard(cfg.shard)
     t0 = time.perf_counter()
@@ -84,9 +96,13 @@ def build(cfg: DictConfig) -> dict | None:
     )
     timings = render_all(prep, out, pending, int(cfg.num_workers))
     if shard is not None:
-        console.print(f"shard {shard[0]}/{shard[1]} done; when every shard is done run `rcb corpus merge corpus={out}`")
-        return None
-    manifest = assemble(prep, out, str(cfg.channel_name), extra={"build_seconds": {"prepare": round(t_prep, 2)}})
+        console.print(
+            f"shard {shard[0]}/{shard[1]} done; when every shard is done run `rcb corpus merge corpus={out}`"
+        )
+        return None, timings
+    manifest = assemble(
+        prep, out, str(cfg.channel_name), extra={"build_seconds": {"prepare": round(t_prep, 2)}}
+    )
     from .card import write_card
     from .stats import print_stats
 
@@ -101,4 +117,4 @@ def build(cfg: DictConfig) -> dict | None:
         from .audit import run_audit
 
         run_audit(out, console=console)
-    return manifest
+    return manifest, timings

@@ -21,7 +21,12 @@ def card_text(manifest: dict, licenses: dict[str, str]) -> str:
         "tags": ["robocall", "anti-spoofing", "telephony", "synthetic-speech-detection"],
         "pretty_name": f"robocall-bench {manifest['preset']} {manifest['version']}",
         "configs": [
-            {"config_name": "default", "data_files": [{"split": s, "path": f"parquet/{s}.parquet"} for s in ("train", "dev", "eval")]}
+            {
+                "config_name": "default",
+                "data_files": [
+                    {"split": s, "path": f"parquet/{s}.parquet"} for s in ("train", "dev", "eval")
+                ],
+            }
         ],
     }
     rows = "\n".join(
@@ -35,18 +40,18 @@ def card_text(manifest: dict, licenses: dict[str, str]) -> str:
 {yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip()}
 ---
 
-# robocall-bench corpus ({manifest['preset']}, version {manifest['version']}, seed {manifest['seed']})
+# robocall-bench corpus ({manifest["preset"]}, version {manifest["version"]}, seed {manifest["seed"]})
 
 Robocall (text-to-speech telemarketing) versus live human speech, after one simulated telephone
-channel that both classes share. protocol sha256 `{manifest['protocol_sha256']}`.
+channel that both classes share. protocol sha256 `{manifest["protocol_sha256"]}`.
 
 | split | human | robocall | hours | human speakers | TTS systems |
 |---|---|---|---|---|---|
 {rows}
 
-Total: {c['total']['utterances']} utterances, {c['total']['hours']:.2f} hours. Eval tracks:
-`eval` (seen systems and codecs), `unseen-systems` ({', '.join(manifest['eval_only_systems'])}),
-`unseen-channel` ({', '.join(manifest['eval_only_codecs'])}).
+Total: {c["total"]["utterances"]} utterances, {c["total"]["hours"]:.2f} hours. Eval tracks:
+`eval` (seen systems and codecs), `unseen-systems` ({", ".join(manifest["eval_only_systems"])}),
+`unseen-channel` ({", ".join(manifest["eval_only_codecs"])}).
 
 ## How it was made
 - Human speech: real read speech from the sources below, speakers disjoint across splits; long

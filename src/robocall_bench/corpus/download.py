@@ -81,7 +81,9 @@ def fetch(url: str, dest: Path, sha256: str | None, chunk: int = 1 << 20) -> str
     try:
         stream, total = _open(url, offset)
     except OSError as e:
-        raise RcbError(f"cannot reach {url} ({e}); check the network or pass mirror=URL of a local copy") from e
+        raise RcbError(
+            f"cannot reach {url} ({e}); check the network or pass mirror=URL of a local copy"
+        ) from e
     cols = (TextColumn(dest.name), BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with stream, part.open("ab") as out, Progress(*cols) as bar:
         task = bar.add_task("get", total=total, completed=offset)
@@ -95,7 +97,9 @@ def fetch(url: str, dest: Path, sha256: str | None, chunk: int = 1 << 20) -> str
     got = h.hexdigest()
     if sha256 and got != sha256:
         part.unlink()
-        raise RcbError(f"{url}: sha256 {got} != expected {sha256}; the download was corrupt and is deleted, retry")
+        raise RcbError(
+            f"{url}: sha256 {got} != expected {sha256}; the download was corrupt and is deleted, retry"
+        )
     part.replace(dest)
     return got
 
@@ -120,7 +124,9 @@ def extract(archive: Path, target: Path, inner: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def download(name: str, root: str | None = None, mirror: str | None = None, sha256: str | None = None) -> Path:
+def download(
+    name: str, root: str | None = None, mirror: str | None = None, sha256: str | None = None
+) -> Path:
     """Fetch source ``name`` into ``<corpora root>/<subdir>``; ``mirror`` replaces the archive's base URL."""
     if name not in REGISTRY:
         raise RcbError(f"unknown download {name!r}; choose from {', '.join(sorted(REGISTRY))}")

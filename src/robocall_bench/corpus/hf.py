@@ -41,7 +41,8 @@ def load_dataset_dict(corpus: str | Path, embed_audio: bool = False):
         data["duration"] = [float(r["duration"]) for r in rs]
         data["snr_db"] = [float(r["snr_db"]) if r["snr_db"] not in ("", None) else None for r in rs]
         data["audio"] = [
-            {"path": str(d / r["path"]), "bytes": (d / r["path"]).read_bytes() if embed_audio else None} for r in rs
+            {"path": str(d / r["path"]), "bytes": (d / r["path"]).read_bytes() if embed_audio else None}
+            for r in rs
         ]
         out[s] = Dataset.from_dict(data, features=Features(feats))
     return DatasetDict(out)

@@ -72,7 +72,9 @@ def blind_id(seed: int, key: str) -> str:
     return "rcb_" + hashlib.sha256(f"{seed}|{key}".encode()).hexdigest()[:12]
 
 
-def assign_groups(groups: Sequence[str], weights: Sequence[float], fractions: Sequence[float], rng) -> dict[str, str]:
+def assign_groups(
+    groups: Sequence[str], weights: Sequence[float], fractions: Sequence[float], rng
+) -> dict[str, str]:
     """Assign group ids (speakers, families) to splits so split weight totals follow ``fractions``.
 
     Groups are visited in a seeded random order and each goes to the split furthest below its
@@ -174,7 +176,9 @@ def make_plan(
         for it in its:
             spk_dur[it.speaker] += it.duration
         spks = sorted(spk_dur)
-        split_of = assign_groups(spks, [spk_dur[s] for s in spks], cfg.split_fractions, rng_for(seed, "spk", src))
+        split_of = assign_groups(
+            spks, [spk_dur[s] for s in spks], cfg.split_fractions, rng_for(seed, "spk", src)
+        )
         cands = []
         for it in its:
             for k, (a, b, t) in enumerate(human_windows(it, cfg, rng_for(seed, "win", it.item_id))):
@@ -206,7 +210,9 @@ def make_plan(
     for (lang, origin), fm in sorted(fams.items()):
         names = sorted(fm)
         fam_split.update(
-            assign_groups(names, [len(fm[f]) for f in names], cfg.split_fractions, rng_for(seed, "fam", lang, origin))
+            assign_groups(
+                names, [len(fm[f]) for f in names], cfg.split_fractions, rng_for(seed, "fam", lang, origin)
+            )
         )
 
     # --- robocall side: as many as human per (split, language, track), same track mix
@@ -216,7 +222,9 @@ def make_plan(
             if not hs:
                 continue
             if not systems.get(lang):
-                raise RcbError(f"no TTS system speaks language {lang!r}; add one under configs/tts/ (tts.systems=...)")
+                raise RcbError(
+                    f"no TTS system speaks language {lang!r}; add one under configs/tts/ (tts.systems=...)"
+                )
             rng = rng_for(seed, "robo", split, lang)
             seen = [s for s in systems[lang] if s not in eval_only_systems]
             unseen = [s for s in systems[lang] if s in eval_only_systems]

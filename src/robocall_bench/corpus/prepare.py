@@ -62,7 +62,9 @@ def load_engines(cfg: DictConfig) -> dict[str, Any]:
         engines[eng.system] = eng
     unknown = set(cfg.protocol.eval_only_systems) - set(engines)
     if unknown:
-        raise RcbError(f"protocol.eval_only_systems names systems not selected in tts.systems: {sorted(unknown)}")
+        raise RcbError(
+            f"protocol.eval_only_systems names systems not selected in tts.systems: {sorted(unknown)}"
+        )
     return engines
 
 
@@ -133,7 +135,9 @@ def prepare(cfg: DictConfig) -> Prepared:
     codecs = {c: float(w) for c, w in cfg.channel.codecs.items() if w > 0 and c in available}
     missing = set(cfg.protocol.eval_only_codecs) - available
     if missing:
-        raise RcbError(f"protocol.eval_only_codecs {sorted(missing)} are not available here (have {sorted(available)})")
+        raise RcbError(
+            f"protocol.eval_only_codecs {sorted(missing)} are not available here (have {sorted(available)})"
+        )
     systems: dict[str, list[str]] = {}
     for sid, eng in sorted(engines.items()):
         for lang in eng.languages:

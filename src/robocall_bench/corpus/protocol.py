@@ -34,7 +34,9 @@ def read_protocol(path: str | Path) -> list[dict[str, str]]:
     if path.is_dir():
         path = path / "protocol.tsv"
     if not path.is_file():
-        raise RcbError(f"{path} not found; build a corpus with `rcb corpus out=DIR` or pass the right corpus=")
+        raise RcbError(
+            f"{path} not found; build a corpus with `rcb corpus out=DIR` or pass the right corpus="
+        )
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = {"utt_id", "label", "split"} - set(reader.fieldnames or [])

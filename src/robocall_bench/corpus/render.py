@@ -59,11 +59,13 @@ def render_one(u: UttPlan, ctx: RenderContext) -> tuple[dict, dict[str, float]]:
             extra["source_files"] = list(u.item.files)
             extra["window"] = [u.start, u.stop]
             t["load"] = time.perf_counter() - t0
+            t["load_audio"] = len(x) / sr
         else:
             syn = ctx.engines[u.system].synthesize(u.text or "", u.language, rng_for(u.seed, "tts"))
             x, sr = syn.audio, syn.sample_rate
             extra["tts_params"] = syn.params
             t[f"tts:{u.system}"] = time.perf_counter() - t0
+            t[f"tts_audio:{u.system}"] = len(x) / sr
     except BadAudioError as e:
         meta = {"utt_id": u.utt_id, "key": u.key, "skipped": str(e)}
         atomic_write_text(meta_path(ctx.out, u), json.dumps(meta, sort_keys=True))

@@ -12,7 +12,9 @@ def print_stats(manifest: dict, console: Console | None = None) -> None:
     """Utterances, hours, human speakers and TTS systems per split, plus skipped inputs."""
     console = console or Console()
     c = manifest["counts"]
-    t = Table(title=f"{manifest['name']} {manifest['version']} ({manifest['preset']}, seed {manifest['seed']})")
+    t = Table(
+        title=f"{manifest['name']} {manifest['version']} ({manifest['preset']}, seed {manifest['seed']})"
+    )
     for col in ("split", "human", "robocall", "hours", "en", "zh", "speakers", "systems"):
         t.add_column(col, justify="right" if col != "split" else "left")
     for s in SPLITS:

@@ -39,7 +39,9 @@ def verify(corpus: str | Path, console: Console | None = None) -> bool:
     problems += bad
     if problems:
         console.print(f"[red]FAILED[/] {d}: {len(problems)} problem(s); first: " + "; ".join(problems[:5]))
-        console.print("Rebuild the affected files with the recorded config (`rcb corpus out=DIR ...`) or re-copy them.")
+        console.print(
+            "Rebuild the affected files with the recorded config (`rcb corpus out=DIR ...`) or re-copy them."
+        )
         return False
     console.print(f"[green]OK[/] {d}: protocol sha256 {got[:16]}…, {len(files)} audio files verified")
     return True

@@ -63,19 +63,30 @@ def column_values(proto: Protocol, column: str, snr_edges: Sequence[float], dur_
 def conditions(
     proto: Protocol, columns: Sequence[str], snr_edges: Sequence[float], dur_edges: Sequence[float]
 ) -> list[Condition]:
-    """Every (column, value) condition over the rows of ``proto``, in column then value order."""
+    """Every (column, value) condition over the rows of ``proto``, in column then value order.
+
+    A value held by every row (a column with one value) is skipped: it is the pooled condition.
+    Values that pair with the whole other class (a TTS system, "human" in the system column) are
+    skipped when they would equal the pooled condition too.
+    """
     robo = proto.is_robocall
     out = []
     for col in columns:
         vals = column_values(proto, col, snr_edges, dur_edges)
         for v in sorted(set(vals)):
             sel = vals == v
+            if sel.all():
+                continue  # the pooled condition, reported already
             has_r, has_h = bool((sel & robo).any()), bool((sel & ~robo).any())
             if has_r and has_h:
                 out.append(Condition(col, v, sel, "both"))
             elif has_r:
+                if not (robo & ~sel).any():
+                    continue  # every robocall row: the pooled condition
                 out.append(Condition(col, v, sel | ~robo, "robocall-vs-all-human"))
             else:
+                if not (~robo & ~sel).any():
+                    continue
                 out.append(Condition(col, v, sel | robo, "human-vs-all-robocall"))
     return out
 

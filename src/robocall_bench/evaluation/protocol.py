@@ -12,10 +12,7 @@ import numpy as np
 
 from ..errors import RcbError
 
-COLUMNS = (
-    "utt_id path label split track system speaker language text_id family channel codec "
-    "snr_db duration source"
-).split()
+COLUMNS = ["utt_id", "path", "label", "split", "track", "system", "speaker", "language", "text_id", "family", "channel", "codec", "snr_db", "duration", "source"]
 LABELS = ("human", "robocall")
 SPLITS = ("train", "dev", "eval")
 EVAL_TRACKS = ("eval", "unseen-systems", "unseen-channel")

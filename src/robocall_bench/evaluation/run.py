@@ -44,6 +44,7 @@ class EvalSpec:
     human_cluster: str = "speaker"
     robocall_cluster: str = "system"
     max_score_bytes: int | None = None
+    worst_min_trials: int = 5
 
 
 @dataclass
@@ -65,7 +66,9 @@ def git_sha() -> str | None:
         r = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return r.stdout.strip() or None if r.returncode == 0 else None
+    if r.returncode != 0:
+        return None
+    return r.stdout.strip() or None
 
 
 def pack(point: Mapping[str, float], ci: Mapping[str, tuple[float, float]]) -> dict:
@@ -157,7 +160,7 @@ def evaluate(spec: EvalSpec) -> EvalResult:
             "decision": "robocall when score > threshold",
         },
         "breakdowns": breakdowns,
-        "worst_condition": worst_condition(breakdowns),
+        "worst_condition": worst_condition(breakdowns, spec.worst_min_trials),
         "early_detection": early,
         "config": {
             "split": spec.split,
@@ -191,11 +194,16 @@ def evaluate(spec: EvalSpec) -> EvalResult:
     return EvalResult(metrics, sf.scores, labels, early_scores)
 
 
-def worst_condition(breakdowns: Mapping[str, list], key: str = "eer") -> dict | None:
-    """The condition with the highest ``key`` over every column, with its column; None when there is none."""
+def worst_condition(breakdowns: Mapping[str, list], min_trials: int = 5, key: str = "eer") -> dict | None:
+    """The condition with the highest ``key`` among those with >= ``min_trials`` trials of each class.
+
+    Tiny conditions are left out: their EER is mostly noise. None when no condition qualifies.
+    """
     best = None
     for col, rows in breakdowns.items():
         for r in rows:
+            if min(r["n_robocall"], r["n_human"]) < min_trials:
+                continue
             v = r[key]["value"]
             if best is None or v > best["value"]:
                 best = {"column": col, "condition": r["value"], "metric": key, "value": v, "ci": r[key]["ci"]}

@@ -10,7 +10,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .base import Script
 
-
 # Punctuation differs between transcripts of one message (Whisper; full-width Chinese marks).
 _PUNCT = re.compile(r"[^\w\s]+")
 
@@ -32,7 +31,9 @@ def near_duplicate_groups(texts: list[str], threshold: float = 0.7) -> list[int]
     n = len(texts)
     if n == 0:
         return []
-    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True, sublinear_tf=True, use_idf=False)
+    vec = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), lowercase=True, sublinear_tf=True, use_idf=False
+    )
     x = vec.fit_transform([_PUNCT.sub(" ", t.lower()).strip() for t in texts])
     sim = (x @ x.T).tocoo()
     parent = list(range(n))

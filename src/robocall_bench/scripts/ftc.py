@@ -14,7 +14,9 @@ LICENSE = "public domain data (FTC Project Point of No Entry), via wspr-ncsu/rob
 _WS = re.compile(r"\s+")
 
 
-def load_ftc(root: Path, subdir: str = SUBDIR, min_chars: int = 20) -> tuple[list[Script], list[tuple[str, str]]]:
+def load_ftc(
+    root: Path, subdir: str = SUBDIR, min_chars: int = 20
+) -> tuple[list[Script], list[tuple[str, str]]]:
     """Read the transcripts; returns (scripts with family = own id, skipped (row, reason)).
 
     Families are assigned later by :func:`robocall_bench.scripts.families.assign_families`.
@@ -40,5 +42,7 @@ def load_ftc(root: Path, subdir: str = SUBDIR, min_chars: int = 20) -> tuple[lis
                 continue
             stem = Path(row.get("file_name") or f"row{i}").stem.replace("_normalized", "")
             tid = f"ftc-{stem}"
-            scripts.append(Script(tid, text, lang, family=tid, origin="ftc", domain=row.get("case_details", "")))
+            scripts.append(
+                Script(tid, text, lang, family=tid, origin="ftc", domain=row.get("case_details", ""))
+            )
     return scripts, skipped

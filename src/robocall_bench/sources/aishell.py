@@ -21,7 +21,9 @@ class AishellSource(HumanSource):
         folder = self.folder(root)
         tsv = folder / self.transcripts
         if not tsv.is_file():
-            raise SourceMissingError(f"{tsv} is missing: AISHELL-style sources need utt_id/speaker/text in it.")
+            raise SourceMissingError(
+                f"{tsv} is missing: AISHELL-style sources need utt_id/speaker/text in it."
+            )
         audio = {p.stem: p for p in sorted((folder / self.audio_dir).glob("*")) if p.is_file()}
         items: list[SourceItem] = []
         skipped: list[Skipped] = []
@@ -30,12 +32,16 @@ class AishellSource(HumanSource):
             for row in csv.DictReader(f, delimiter="\t"):
                 uid, spk, text = row.get("utt_id"), row.get("speaker"), (row.get("text") or "").strip()
                 if not uid or not spk:
-                    skipped.append(Skipped(f"{tsv}:{uid}", "row without utt_id or speaker; fix transcripts.tsv"))
+                    skipped.append(
+                        Skipped(f"{tsv}:{uid}", "row without utt_id or speaker; fix transcripts.tsv")
+                    )
                     continue
                 seen.add(uid)
                 p = audio.get(uid)
                 if p is None:
-                    skipped.append(Skipped(f"{folder / self.audio_dir / uid}.*", "transcript without audio file"))
+                    skipped.append(
+                        Skipped(f"{folder / self.audio_dir / uid}.*", "transcript without audio file")
+                    )
                     continue
                 dur, why = probe(p)
                 if why:
@@ -52,5 +58,7 @@ class AishellSource(HumanSource):
                         text=text or None,
                     )
                 )
-        skipped += [Skipped(str(p), "audio without a transcripts.tsv row") for u, p in audio.items() if u not in seen]
+        skipped += [
+            Skipped(str(p), "audio without a transcripts.tsv row") for u, p in audio.items() if u not in seen
+        ]
         return items, skipped

@@ -77,7 +77,10 @@ def probe(path: Path) -> tuple[float, str | None]:
     try:
         info = sf.info(str(path))
     except Exception as e:  # libsndfile raises several types for corrupt headers
-        return 0.0, f"unreadable audio header ({type(e).__name__}: {str(e)[:120]}); re-download or re-encode it"
+        return (
+            0.0,
+            f"unreadable audio header ({type(e).__name__}: {str(e)[:120]}); re-download or re-encode it",
+        )
     if info.frames <= 0:
         return 0.0, "empty audio (0 frames); remove or replace the file"
     if info.samplerate < MIN_RATE:
@@ -108,6 +111,8 @@ def load_item(item: SourceItem, start: float = 0.0, stop: float | None = None) -
         check_audio(x, sr, item.files[0])
     if clipping_rate(x) > CLIP_FRACTION:
         raise BadAudioError(
-            item.files[0], f"badly clipped ({100 * clipping_rate(x):.1f}% of samples at full scale)", "drop it"
+            item.files[0],
+            f"badly clipped ({100 * clipping_rate(x):.1f}% of samples at full scale)",
+            "drop it",
         )
     return x, sr

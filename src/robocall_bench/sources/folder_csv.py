@@ -20,18 +20,24 @@ class FolderCsvSource(HumanSource):
         folder = self.folder(root)
         table = folder / self.csv
         if not table.is_file():
-            raise SourceMissingError(f"{table} is missing: the folder_csv source needs path,speaker[,text] rows.")
+            raise SourceMissingError(
+                f"{table} is missing: the folder_csv source needs path,speaker[,text] rows."
+            )
         items: list[SourceItem] = []
         skipped: list[Skipped] = []
         with table.open(encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
             missing = {"path", "speaker"} - set(reader.fieldnames or [])
             if missing:
-                raise RcbError(f"{table}: missing column(s) {sorted(missing)}; the header needs path,speaker[,text]")
+                raise RcbError(
+                    f"{table}: missing column(s) {sorted(missing)}; the header needs path,speaker[,text]"
+                )
             for i, row in enumerate(reader):
                 p = (folder / row["path"]).resolve()
                 if not p.is_file():
-                    skipped.append(Skipped(str(p), f"row {i + 2} of {table.name} names a file that does not exist"))
+                    skipped.append(
+                        Skipped(str(p), f"row {i + 2} of {table.name} names a file that does not exist")
+                    )
                     continue
                 dur, why = probe(p)
                 if why:

@@ -22,7 +22,10 @@ class FsddSource(HumanSource):
     """
 
     def __init__(
-        self, group_size: tuple[int, int] | list[int] = (4, 8), gap: tuple[float, float] | list[float] = (0.05, 0.3), **kw
+        self,
+        group_size: tuple[int, int] | list[int] = (4, 8),
+        gap: tuple[float, float] | list[float] = (0.05, 0.3),
+        **kw,
     ) -> None:
         super().__init__(**kw)
         self.group_size = (int(group_size[0]), int(group_size[1]))

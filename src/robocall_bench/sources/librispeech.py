@@ -51,7 +51,9 @@ class LibriSpeechSource(HumanSource):
         for p in files:
             m = _UTT.match(p.stem)
             if not m:
-                skipped.append(Skipped(str(p), "name is not spk-chapter-utt; rename it or use the folder_csv source"))
+                skipped.append(
+                    Skipped(str(p), "name is not spk-chapter-utt; rename it or use the folder_csv source")
+                )
                 continue
             dur, why = probe(p)
             if why:

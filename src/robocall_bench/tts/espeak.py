@@ -20,7 +20,7 @@ PIP_INSTALL = "pip install espeakng-loader"
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_DONT_EXIT = 0x8000  # return an error instead of calling exit() when the data is missing
 _CHARS_UTF8, _ENDPAUSE = 0x1, 0x1000
-_RATE, _PITCH, _RANGE = 1, 3, 4  # espeak_PARAMETER
+_RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4  # espeak_PARAMETER
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 # The library is one global state per process; engines in threads must take turns.
 _LOCK = threading.Lock()
@@ -33,7 +33,10 @@ def _loader_paths() -> tuple[str, str]:
         import espeakng_loader
     except ImportError:
         raise EngineUnavailableError(f"eSpeak NG systems need espeakng-loader: `{PIP_INSTALL}`") from None
-    lib, data = espeakng_loader.get_library_path(), str(Path(espeakng_loader.__file__).parent / "espeak-ng-data")
+    lib, data = (
+        espeakng_loader.get_library_path(),
+        str(Path(espeakng_loader.__file__).parent / "espeak-ng-data"),
+    )
     if not Path(lib).is_file() or not Path(data).is_dir():
         raise EngineUnavailableError(f"espeakng-loader is incomplete ({lib}); reinstall: `{PIP_INSTALL}`")
     return lib, data
@@ -62,7 +65,8 @@ class EspeakEngine(TTSEngine):
     """One eSpeak NG voice (+ optional variant such as ``m3`` or ``f2``) at 22050 Hz.
 
     Per utterance: rate (words/min), pitch (0-99) and pitch range (0-99) drawn from config ranges;
-    a seed drawn from ``rng`` feeds espeak's own noise (whisper/breathy variants).
+    a seed drawn from ``rng`` feeds espeak's own noise (whisper/breathy variants). ``volume``
+    (0-200, fixed) lowers the level of voices that would otherwise clip (the Mandarin ones).
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class EspeakEngine(TTSEngine):
         rate: Any = (150, 190),
         pitch: Any = (35, 65),
         pitch_range: Any = (30, 70),
+        volume: int = 100,
     ) -> None:
         super().__init__(system, languages)
         self.voice = str(voice)
@@ -81,6 +86,7 @@ class EspeakEngine(TTSEngine):
         self.rate = as_range(system, "rate", rate, 80, 450)
         self.pitch = as_range(system, "pitch", pitch, 0, 99)
         self.pitch_range = as_range(system, "pitch_range", pitch_range, 0, 99)
+        self.volume = int(as_range(system, "volume", volume, 1, 200)[0])
 
     @property
     def voice_name(self) -> str:
@@ -88,7 +94,7 @@ class EspeakEngine(TTSEngine):
         return self.voice if self.variant is None else f"{self.voice}+{self.variant}"
 
     def check(self) -> None:
-        lib_path, data = _loader_paths()
+        _, data = _loader_paths()
         if self.variant is not None and not (Path(data) / "voices" / "!v" / self.variant).is_file():
             raise RcbError(
                 f"configs/tts/{self.system}.yaml: variant {self.variant!r} is not an espeak-ng variant; "
@@ -113,7 +119,9 @@ class EspeakEngine(TTSEngine):
                 lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
                 sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), _INIT_DONT_EXIT)
                 if sr <= 0:
-                    raise EngineUnavailableError(f"espeak-ng could not load its data from {data}: `{PIP_INSTALL}`")
+                    raise EngineUnavailableError(
+                        f"espeak-ng could not load its data from {data}: `{PIP_INSTALL}`"
+                    )
                 lib.espeak_SetSynthCallback(on_audio)
                 lib.espeak_ng_SetRandSeed(ctypes.c_long(seed))
                 lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
@@ -122,7 +130,12 @@ class EspeakEngine(TTSEngine):
                         f"configs/tts/{self.system}.yaml: espeak-ng has no voice {self.voice!r}; use a name "
                         "listed by `espeak-ng --voices` (e.g. en-us, en, en-gb-x-rp, cmn)"
                     )
-                for param, value in ((_RATE, rate), (_PITCH, pitch), (_RANGE, prange)):
+                for param, value in (
+                    (_RATE, rate),
+                    (_VOLUME, self.volume),
+                    (_PITCH, pitch),
+                    (_RANGE, prange),
+                ):
                     lib.espeak_SetParameter(param, int(value), 0)
                 lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int]
                 lib.espeak_Synth.argtypes += [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]

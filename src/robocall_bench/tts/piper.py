@@ -134,14 +134,15 @@ class PiperEngine(TTSEngine):
         if voice.config.num_speakers > 1:
             sid = voice.config.default_speaker_id if self.speaker_id is None else self.speaker_id
             feeds["sid"] = np.asarray([sid], dtype=np.int64)
+        names = [voice.session.get_outputs()[0].name, *(f"{NEED_PREFIX}{k}" for k in range(self._n_noise))]
         size = [int(_NOISE_PER_ID * len(ids) * max(1.0, float(scales[1])))] * self._n_noise
         while True:
             for k in range(self._n_noise):
                 # Generator streams are prefix-stable: a longer buffer starts with the same values.
                 gen = np.random.default_rng([seed, sentence, k])
                 feeds[f"{NOISE_PREFIX}{k}"] = gen.standard_normal(size[k], dtype=np.float32)
-            out = voice.session.run(None, feeds)
-            need = [int(out[1 + k]) for k in range(self._n_noise)]
+            out = voice.session.run(names, feeds)
+            need = [int(n) for n in out[1:]]
             if all(n <= s for n, s in zip(need, size, strict=True)):
                 return np.asarray(out[0], dtype=np.float32).reshape(-1)
             size = [max(n, s) for n, s in zip(need, size, strict=True)]  # buffer was short: re-run
@@ -171,7 +172,7 @@ class PiperEngine(TTSEngine):
         return Synthesis(finish(self, audio, text), sr, params)
 
     def version(self) -> dict[str, str]:
-        model, config = self._paths()
+        model, _ = self._paths()
         info: dict[str, str] = {
             "engine": "piper",
             "voice": model.name,

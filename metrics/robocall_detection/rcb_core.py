@@ -1,0 +1,220 @@
+"""Robocall-vs-human detection metrics from scores and labels: numpy + scipy's PAVA, O(n log n).
+
+This file is self-contained (numpy and scipy only) because it is vendored verbatim into the
+Hugging Face ``evaluate`` module under ``metrics/robocall_detection/``; a test keeps the copy identical.
+
+Conventions
+-----------
+* ``score``: evidence for robocall, higher = more robocall; ideally a log-likelihood ratio
+  log p(score | robocall) / p(score | human).  ``label``: True/1 = robocall, False/0 = human.
+* Decision: a trial is flagged robocall when ``score > threshold``.
+* FPR = humans flagged / humans (blocking a human, the carrier's costly error);
+  FNR = robocalls passed / robocalls.
+* ASVspoof 5 mapping: robocall plays the spoof role and human the bona fide role with
+  CM score = -score, so ASVspoof's P_miss(bona fide) = FPR and P_fa(spoof) = FNR, and
+  DCF = C_miss (1 - P_spoof) FPR + C_fa P_spoof FNR, normalised by min(C_miss (1 - P_spoof), C_fa P_spoof).
+* Ties are handled exactly: the operating points are the cuts between distinct scores.
+
+Degenerate inputs have documented values: all-equal scores give EER 0.5, minDCF 1, AUC 0.5 and
+minCllr 1; a single class present is an error (every metric needs both classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import isotonic_regression
+
+LOG2 = float(np.log(2.0))
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Detection cost parameters; the defaults are ASVspoof 5's (robocall = spoof)."""
+
+    p_spoof: float = 0.05
+    c_miss: float = 1.0
+    c_fa: float = 10.0
+
+    @property
+    def act_threshold(self) -> float:
+        """Bayes threshold on a calibrated LLR: flag robocall when score > log(C_miss (1-P) / (C_fa P))."""
+        return float(np.log(self.c_miss * (1.0 - self.p_spoof) / (self.c_fa * self.p_spoof)))
+
+    @property
+    def normaliser(self) -> float:
+        """Cost of the better of the two trivial systems (flag all, flag none)."""
+        return min(self.c_miss * (1.0 - self.p_spoof), self.c_fa * self.p_spoof)
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Scores collapsed to distinct values: ``u`` (U,) ascending, ``pos``/``neg`` (U,) robocall/human counts.
+
+    Counts are floats so that bootstrap replicates can carry multiplicities.
+    """
+
+    u: np.ndarray
+    pos: np.ndarray
+    neg: np.ndarray
+    # softplus(-u), softplus(u) (U,): cached by the bootstrap, which reuses ``u`` for every replicate.
+    sp: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def check_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``scores`` (n,) finite floats and ``labels`` (n,) 0/1 with both classes; return them typed."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    if s.shape != y.shape:
+        raise ValueError(f"scores has {s.size} values but labels has {y.size}")
+    if s.size == 0:
+        raise ValueError("no trials: scores and labels are empty")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{int(np.sum(~np.isfinite(s)))} scores are NaN or infinite")
+    if y.dtype != np.bool_:
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError("labels must be 0/1 or boolean (1 = robocall)")
+        y = y.astype(bool)
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == y.size:
+        only = "robocall" if n_pos else "human"
+        raise ValueError(f"only one class present ({y.size} {only} trials): every metric needs both classes")
+    return s, y
+
+
+def group_index(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of ``scores`` (n,) ascending (U,) and each trial's index into them (n,)."""
+    order = np.argsort(scores)  # stability is irrelevant: equal scores collapse into one group
+    s = scores[order]
+    new = np.empty(s.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    inv = np.empty(s.size, dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return s[new], inv
+
+
+def group(scores: np.ndarray, labels: np.ndarray) -> Grouped:
+    """Collapse ``scores`` (n,) with boolean ``labels`` (n,) into per-distinct-score class counts."""
+    u, inv = group_index(scores)
+    pos = np.bincount(inv[labels], minlength=u.size).astype(np.float64)
+    tot = np.bincount(inv, minlength=u.size).astype(np.float64)
+    return Grouped(u, pos, tot - pos)
+
+
+def operating_points(g: Grouped) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FPR (K,), FNR (K,) and thresholds (K,), K = U + 1, for "flag robocall when score > threshold".
+
+    Point 0 flags everything (FPR 1, FNR 0); point U flags nothing (FPR 0, FNR 1).
+    """
+    cpos = np.concatenate(([0.0], np.cumsum(g.pos)))
+    cneg = np.concatenate(([0.0], np.cumsum(g.neg)))
+    fnr = cpos / cpos[-1]
+    fpr = (cneg[-1] - cneg) / cneg[-1]
+    thr = np.concatenate(([np.nextafter(g.u[0], -np.inf)], g.u))
+    return fpr, fnr, thr
+
+
+def _eer_index(fpr: np.ndarray, fnr: np.ndarray) -> int:
+    # ASVspoof scans operating points by increasing P_miss(bona fide) = FPR and takes the first
+    # minimiser of |FPR - FNR|; our points run by decreasing FPR, so take the last one.
+    d = np.abs(fpr - fnr)[::-1]
+    return d.size - 1 - int(np.argmin(d))
+
+
+def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None = None) -> dict[str, float]:
+    """Every scalar metric from grouped counts (see module docstring for conventions).
+
+    ``threshold``: an externally fixed threshold (e.g. the dev EER threshold); adds ``*_at_fixed`` keys.
+    Zero-count groups (bootstrap replicates) are allowed: they only repeat an operating point.
+    """
+    n_pos, n_neg = float(g.pos.sum()), float(g.neg.sum())
+    fpr, fnr, thr = operating_points(g)
+    k = _eer_index(fpr, fnr)
+    a, b = cost.c_miss * (1.0 - cost.p_spoof), cost.c_fa * cost.p_spoof
+    dcf = a * fpr + b * fnr
+    kd = fpr.size - 1 - int(np.argmin(dcf[::-1]))  # first minimiser in ASVspoof's scan order
+    t_act = cost.act_threshold
+    j = int(np.searchsorted(g.u, t_act, side="right"))  # groups 0..j-1 have score <= t_act
+    act = (a * fpr[j] + b * fnr[j]) / cost.normaliser
+    # AUC = P(robocall score > human score) + P(tie) / 2, from counts (Mann-Whitney).
+    pos_above = n_pos - np.cumsum(g.pos)
+    auc = float(np.dot(g.neg, pos_above + 0.5 * g.pos)) / (n_pos * n_neg)
+    out = {
+        "eer": float(0.5 * (fpr[k] + fnr[k])),
+        "eer_threshold": float(thr[k]),
+        "min_dcf": float(dcf[kd] / cost.normaliser),
+        "min_dcf_threshold": float(thr[kd]),
+        "act_dcf": float(act),
+        "cllr": cllr_grouped(g),
+        "min_cllr": min_cllr_grouped(g),
+        "auc": auc,
+        "fpr_at_fnr_1pct": float(fpr[np.searchsorted(fnr, 0.01, side="right") - 1]),
+        "fnr_at_fpr_1pct": float(fnr[np.searchsorted(-fpr, -0.01, side="left")]),
+        "n_robocall": n_pos,
+        "n_human": n_neg,
+    }
+    out.update(_confusion(fpr, fnr, k, n_pos, n_neg, "at_eer"))
+    if threshold is not None:
+        kf = int(np.searchsorted(g.u, float(threshold), side="right"))
+        out.update(_confusion(fpr, fnr, kf, n_pos, n_neg, "at_fixed"))
+    return out
+
+
+def _confusion(fpr: np.ndarray, fnr: np.ndarray, k: int, n_pos: float, n_neg: float, tag: str) -> dict:
+    tp = (1.0 - fnr[k]) * n_pos
+    fp = fpr[k] * n_neg
+    fn, tn = n_pos - tp, n_neg - fp
+    # No trial flagged: precision is 0 by convention (as scikit-learn's zero_division=0).
+    prec = tp / (tp + fp) if tp + fp > 0 else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp > 0 else 0.0
+    return {
+        f"accuracy_{tag}": float((tp + tn) / (n_pos + n_neg)),
+        f"precision_{tag}": float(prec),
+        f"recall_{tag}": float(tp / n_pos),
+        f"f1_{tag}": float(f1),
+    }
+
+
+def softplus_pair(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(softplus(-u), softplus(u)), each (U,): per-score Cllr costs of a robocall and a human trial."""
+    return np.logaddexp(0.0, -u), np.logaddexp(0.0, u)
+
+
+def cllr_grouped(g: Grouped) -> float:
+    """Cllr in bits of scores taken as LLRs: (mean softplus(-s | robocall) + mean softplus(s | human)) / 2 ln 2."""
+    spm, spp = g.sp if g.sp is not None else softplus_pair(g.u)
+    t = float(np.dot(g.pos, spm)) / float(g.pos.sum())
+    n = float(np.dot(g.neg, spp)) / float(g.neg.sum())
+    return (t + n) / (2.0 * LOG2)
+
+
+def min_cllr_grouped(g: Grouped) -> float:
+    """Cllr after the optimal monotone calibration (PAV on distinct scores, so ties are pooled)."""
+    w = g.pos + g.neg
+    keep = w > 0
+    pos, neg, w = g.pos[keep], g.neg[keep], w[keep]
+    blocks = isotonic_regression(pos / w, weights=w, increasing=True).blocks[:-1]
+    # Pool counts per PAV block: the calibrated posterior is constant on a block.
+    bp, bn = np.add.reduceat(pos, blocks), np.add.reduceat(neg, blocks)
+    n_pos, n_neg = float(bp.sum()), float(bn.sum())
+    p = bp / (bp + bn)
+    # Posterior -> LLR: subtract the empirical prior log odds. p is 0 (1) only in blocks with no
+    # robocall (human) trial, so the infinite terms get zero weight.
+    with np.errstate(divide="ignore"):
+        llr = np.log(p) - np.log1p(-p) - np.log(n_pos / n_neg)
+    t = np.where(bp > 0, np.logaddexp(0.0, -llr), 0.0)
+    n = np.where(bn > 0, np.logaddexp(0.0, llr), 0.0)
+    return float((np.dot(bp, t) / n_pos + np.dot(bn, n) / n_neg) / (2.0 * LOG2))
+
+
+def compute_metrics(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    cost: CostModel = CostModel(),
+    threshold: float | None = None,
+) -> dict[str, float]:
+    """All scalar metrics for ``scores`` (n,) and ``labels`` (n,) (1/True = robocall)."""
+    s, y = check_inputs(scores, labels)
+    return summarize(group(s, y), cost, threshold)

@@ -1,0 +1,139 @@
+"""A tiny synthetic corpus (protocol.tsv + manifest.json, optionally audio) for the evaluation and
+leaderboard tests, so they run before and without the corpus builder. Imported by the other
+test_eval*/test_leaderboard* modules; its own tests check the fixture keeps the protocol invariants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from robocall_bench.evaluation.protocol import COLUMNS, read_protocol
+
+SEEN_SYSTEMS = ("piper-joe", "espeak-en-f1")
+UNSEEN_SYSTEM = "espeak-cmn-f2"
+SEEN_CODECS = ("pcmu", "pcma")
+UNSEEN_CODEC = "opus"
+HUMANS = tuple(f"spk{i:02d}" for i in range(8))
+FAMILIES = ("warranty", "irs", "bank")
+
+
+def _rows(seed: int, n_per_split: dict[str, int]) -> list[dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    k = 0
+    for split, n in n_per_split.items():
+        for i in range(n):
+            robo = i % 2 == 0
+            codec = SEEN_CODECS[(i // 2) % 2]
+            track = split
+            system = SEEN_SYSTEMS[(i // 2) % 2] if robo else "human"
+            if split == "eval":
+                r = i % 10
+                if robo and r in (2, 6):  # unseen TTS system (only in eval)
+                    system, track = UNSEEN_SYSTEM, "unseen-systems"
+                elif not robo and r == 3:
+                    track = "unseen-systems"  # the human share of that track
+                elif r in (4, 5, 9):
+                    codec, track = UNSEEN_CODEC, "unseen-channel"
+                else:
+                    track = "eval"
+            speaker = f"{system}-v1" if robo else HUMANS[(i // 2 + (split == "eval") * 3) % len(HUMANS)]
+            snr = "" if i % 4 == 0 else f"{rng.uniform(0, 30):.1f}"
+            rows.append(
+                {
+                    "utt_id": f"u{k:05d}",
+                    "path": f"audio/u{k:05d}.flac",
+                    "label": "robocall" if robo else "human",
+                    "split": split,
+                    "track": track,
+                    "system": system,
+                    "speaker": speaker,
+                    "language": "zh" if system == UNSEEN_SYSTEM or (not robo and i % 6 == 1) else "en",
+                    "text_id": f"t{i % 7}" if robo else "-",
+                    "family": FAMILIES[i % 3] if robo else "-",
+                    "channel": "narrowband",
+                    "codec": codec,
+                    "snr_db": snr,
+                    "duration": f"{rng.uniform(1.0, 9.0):.2f}",
+                    "source": "synthetic",
+                }
+            )
+            k += 1
+    return rows
+
+
+def _tone(robo: bool, sr: int, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Robocall: steady harmonic tone (flat pitch); human: wandering pitch plus noise."""
+    t = np.arange(int(sr * seconds)) / sr
+    f0 = rng.uniform(100, 200)
+    wander = 0.01 if robo else 0.25
+    f = f0 * (1 + wander * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t))
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    x = sum((0.5 / h) * np.sin(h * phase) for h in range(1, 8))
+    x = x + (0.01 if robo else 0.1) * rng.standard_normal(t.size)
+    return (0.4 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def make_corpus(
+    root: Path,
+    seed: int = 0,
+    n_per_split: dict[str, int] | None = None,
+    audio: bool = False,
+    version: str = "0.1.0",
+) -> Path:
+    """Write ``root/protocol.tsv`` + ``root/manifest.json`` (+ ``root/audio/*.flac``); returns ``root``."""
+    n_per_split = n_per_split or {"train": 20, "dev": 20, "eval": 60}
+    root.mkdir(parents=True, exist_ok=True)
+    rows = _rows(seed, n_per_split)
+    text = "\t".join(COLUMNS) + "\n" + "".join("\t".join(r[c] for c in COLUMNS) + "\n" for r in rows)
+    (root / "protocol.tsv").write_text(text, encoding="utf-8")
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    manifest = {"name": "robocall-bench", "version": version, "protocol_sha256": sha, "seed": seed}
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if audio:
+        rng = np.random.default_rng(seed + 1)
+        (root / "audio").mkdir(exist_ok=True)
+        for r in rows:
+            seconds = min(float(r["duration"]), 3.0)
+            sf.write(root / r["path"], _tone(r["label"] == "robocall", 8000, seconds, rng), 8000, subtype="PCM_16")
+    return root
+
+
+def write_scores(
+    path: Path,
+    root: Path,
+    split: str = "eval",
+    track: str | None = None,
+    seed: int = 0,
+    separation: float = 1.5,
+    header: bool = True,
+) -> Path:
+    """Random scores (robocall shifted by ``separation``) for the rows of ``split``/``track``."""
+    proto = read_protocol(root / "protocol.tsv").select(split, track)
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=len(proto)) + separation * proto.is_robocall
+    lines = (["utt_id\tscore"] if header else []) + [f"{u}\t{float(v)!r}" for u, v in zip(proto.cols["utt_id"], s, strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_fixture_tracks_partition_eval_and_unseen_is_unseen(tmp_path: Path) -> None:
+    proto = read_protocol(make_corpus(tmp_path / "c"))
+    c = proto.cols
+    ev = c["split"] == "eval"
+    assert set(c["track"][ev]) == {"eval", "unseen-systems", "unseen-channel"}
+    assert set(c["track"][~ev]) == {"train", "dev"}
+    seen = set(c["system"][~ev])
+    assert UNSEEN_SYSTEM not in seen
+    assert set(c["system"][c["track"] == "unseen-systems"]) == {UNSEEN_SYSTEM, "human"}
+    assert set(c["codec"][c["track"] == "unseen-channel"]) == {UNSEEN_CODEC}
+    assert UNSEEN_CODEC not in set(c["codec"][~ev])
+    for t in ("eval", "unseen-systems", "unseen-channel"):
+        labels = set(c["label"][c["track"] == t])
+        assert labels == {"human", "robocall"}, t
+    assert json.loads((tmp_path / "c" / "manifest.json").read_text())["protocol_sha256"] == proto.sha256
