@@ -46,7 +46,6 @@ def main(argv: list[str]) -> None:
         if not any(o.startswith("preset=") for o in overrides):
             overrides.append("preset=mini")
         cfg = compose("corpus", [f"out={tmp}/corpus", "audit=false", *overrides])
-        cfg.channel_name = "narrowband"
         t0 = time.perf_counter()
         manifest, t = build(cfg)
         wall = time.perf_counter() - t0

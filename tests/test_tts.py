@@ -24,10 +24,10 @@ from robocall_bench.tts import (
     load_engine,
     system_config,
 )
+from robocall_bench.tts import piper as piper_module
 from robocall_bench.tts.espeak import EspeakEngine
 from robocall_bench.tts.festival import FestivalEngine, scheme_string
 from robocall_bench.tts.flite import FliteEngine
-from robocall_bench.tts import piper as piper_module
 from robocall_bench.tts.piper import PiperEngine
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"

@@ -33,7 +33,8 @@ def load_dataset_dict(corpus: str | Path, embed_audio: bool = False):
     feats = {c: Value("string") for c in cols}
     feats["duration"] = Value("float32")
     feats["snr_db"] = Value("float32")
-    feats["audio"] = Audio(decode=False)
+    # Built as a plain struct and cast: encoding through the Audio feature needs torchcodec.
+    feats["audio"] = {"bytes": Value("binary"), "path": Value("string")}
     out = {}
     for s in SPLITS:
         rs = [r for r in rows if r["split"] == s]
@@ -44,7 +45,7 @@ def load_dataset_dict(corpus: str | Path, embed_audio: bool = False):
             {"path": str(d / r["path"]), "bytes": (d / r["path"]).read_bytes() if embed_audio else None}
             for r in rs
         ]
-        out[s] = Dataset.from_dict(data, features=Features(feats))
+        out[s] = Dataset.from_dict(data, features=Features(feats)).cast_column("audio", Audio(decode=False))
     return DatasetDict(out)
 
 

@@ -56,7 +56,8 @@ def _private_library(lib_path: str) -> str:
             _PRIVATE_LIB[pid] = lib_path
         else:
             fd = os.memfd_create("rcb-libespeak-ng")
-            os.write(fd, Path(lib_path).read_bytes())
+            with open(fd, "wb", closefd=False) as f:  # stays open: the path below names this fd
+                f.write(Path(lib_path).read_bytes())
             _PRIVATE_LIB[pid] = f"/proc/{pid}/fd/{fd}"
     return _PRIVATE_LIB[pid]
 

@@ -1,0 +1,140 @@
+"""End-to-end corpus builds on a synthetic corpora root: determinism, resume, shards, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from robocall_bench.config import compose
+from robocall_bench.corpus.build import build
+from robocall_bench.corpus.merge import merge
+from robocall_bench.corpus.protocol import COLUMNS, read_protocol, sha256_file
+from robocall_bench.corpus.verify import verify
+from robocall_bench.errors import RcbError
+
+# Fast engines keep the suite quick; every engine is covered by tests/test_tts.py.
+FAST = [
+    "tts.systems=[espeak-en-us-m3,flite-slt,flite-awb,espeak-cmn-m1,espeak-cmn-f2]",
+    "protocol.eval_only_systems=[flite-awb,espeak-cmn-f2]",
+]
+
+
+def _cfg(root: Path, out: Path, *extra: str):
+    return compose("corpus", ["preset=tiny", f"corpora_root={root}", f"out={out}", "audit=false", *FAST, *extra])
+
+
+@pytest.fixture(scope="module")
+def tiny(corpora_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "c"
+    manifest, _ = build(_cfg(corpora_root, out))
+    assert manifest is not None
+    return out
+
+
+def test_outputs_and_protocol(tiny):
+    rows = read_protocol(tiny)
+    assert list(rows[0]) == list(COLUMNS)
+    assert 30 <= len(rows) <= 60
+    labels = [r["label"] for r in rows]
+    assert labels.count("human") == labels.count("robocall")
+    assert {r["split"] for r in rows} == {"train", "dev", "eval"}
+    assert {r["language"] for r in rows} == {"en", "zh"}
+    m = json.loads((tiny / "manifest.json").read_text())
+    assert m["protocol_sha256"] == sha256_file(tiny / "protocol.tsv")
+    assert set(m["files"]) == {r["path"] for r in rows}
+    assert m["engines"]["flite-slt"] and m["packages"]["numpy"] and m["config"]["seed"] == 0
+    assert m["counts"]["total"]["utterances"] == len(rows)
+    meta = [json.loads(line) for line in (tiny / "metadata.jsonl").read_text().splitlines()]
+    assert all(x["chain"] and x["sample_rate"] == 8000 for x in meta)
+    card = (tiny / "README.md").read_text()
+    assert card.startswith("---\n") and "license" in card and "Known limits" in card
+    assert verify(tiny)
+
+
+def test_same_seed_same_bytes_any_worker_count_and_shards(corpora_root, tiny, tmp_path):
+    other = tmp_path / "again"
+    build(_cfg(corpora_root, other, "num_workers=2"))
+    a, b = (json.loads((d / "manifest.json").read_text()) for d in (tiny, other))
+    assert a["protocol_sha256"] == b["protocol_sha256"] and a["files"] == b["files"]
+    sharded = tmp_path / "sharded"
+    for i in range(2):
+        manifest, _ = build(_cfg(corpora_root, sharded, f"shard={i}/2"))
+        assert manifest is None
+    assert merge(sharded)["protocol_sha256"] == a["protocol_sha256"]
+    different = tmp_path / "seed1"
+    build(_cfg(corpora_root, different, "seed=1"))
+    assert json.loads((different / "manifest.json").read_text())["protocol_sha256"] != a["protocol_sha256"]
+
+
+def test_resume_skips_finished_and_ignores_partial_files(corpora_root, tiny, tmp_path):
+    import shutil
+
+    out = tmp_path / "resume"
+    shutil.copytree(tiny, out)
+    rows = read_protocol(out)
+    victim = out / rows[0]["path"]
+    victim.unlink()
+    (victim.parent / f".{victim.name}.abc.tmp").write_bytes(b"half")  # what a killed write leaves
+    (out / "protocol.tsv").unlink()
+    _, t = build(_cfg(corpora_root, out))
+    assert t["audio_s"] < 10  # only the one missing utterance was rendered
+    assert sha256_file(out / "protocol.tsv") == sha256_file(tiny / "protocol.tsv")
+    assert verify(out)
+    victim.write_bytes(victim.read_bytes()[:-10])  # tampering is caught
+    assert not verify(out)
+
+
+def test_merge_requires_every_shard(corpora_root, tmp_path):
+    out = tmp_path / "half"
+    build(_cfg(corpora_root, out, "shard=0/2"))
+    with pytest.raises(RcbError, match="not rendered"):
+        merge(out)
+
+
+def test_bad_config_values_are_clear(corpora_root, tmp_path):
+    with pytest.raises(RcbError, match="unknown tts 'nope'"):
+        build(_cfg(corpora_root, tmp_path / "x", "tts.systems=[nope]"))
+    with pytest.raises(RcbError, match="plan.split_fractions"):
+        build(_cfg(corpora_root, tmp_path / "x", "plan.split_fractions=[0.5,0.5,0.5]"))
+    with pytest.raises(RcbError, match="shard="):
+        build(_cfg(corpora_root, tmp_path / "x", "shard=3/2"))
+
+
+def test_audit_and_hf_dataset(tiny):
+    from robocall_bench.corpus.audit import run_audit
+    from robocall_bench.corpus.hf import decode, export_parquet, load_dataset_dict
+
+    res = run_audit(tiny, num_workers=1)
+    assert 0.0 <= res["joint_auc"] <= 1.0 and set(res["per_feature_auc"]) >= {"duration", "rms_db", "zcr"}
+    assert json.loads((tiny / "audit.json").read_text())["joint_auc"] == res["joint_auc"]
+    dd = load_dataset_dict(tiny)
+    assert set(dd) == {"train", "dev", "eval"} and sum(len(d) for d in dd.values()) == len(read_protocol(tiny))
+    x, sr = decode(dd["eval"][0]["audio"])
+    assert sr == 8000 and x.ndim == 1
+    export_parquet(tiny)
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(tiny / "parquet" / "eval.parquet")
+    assert t.num_rows == len(dd["eval"]) and t.column("audio")[0].as_py()["bytes"][:4] == b"fLaC"
+
+
+def test_cli_builds_and_errors(corpora_root, tmp_path):
+    out = tmp_path / "cli"
+    cmd = [sys.executable, "-m", "robocall_bench.cli", "corpus", "preset=tiny", f"out={out}", "audit=false", *FAST]
+    env = {"RCB_CORPORA": str(corpora_root), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "protocol sha256" in r.stdout and (out / "protocol.tsv").is_file()
+    r = subprocess.run([sys.executable, "-m", "robocall_bench.cli", "corpus", "verify", f"corpus={out}"],
+                       capture_output=True, text=True, env=env)  # fmt: skip
+    assert r.returncode == 0 and "OK" in r.stdout
+    r = subprocess.run([*cmd[:4], "corpora_root=/nonexistent"], capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([*cmd[:4], "audit", "corpus="], capture_output=True, text=True, env=env)
+    assert r.returncode == 2
+    r = subprocess.run([sys.executable, "-m", "robocall_bench.cli", "--help"], capture_output=True, text=True)
+    assert "corpus" in r.stdout
