@@ -16,7 +16,7 @@ from robocall_bench.errors import RcbError
 from robocall_bench.seeding import rng_for
 
 SR = 16000
-BARE = {"rir": False, "noise": False, "frame_loss": False, "gain": False}  # loudness + codec only
+BARE = {"eq": False, "rir": False, "noise": False, "frame_loss": False, "gain": False}  # loudness + codec only
 
 
 def voiced(sr: int = SR, seconds: float = 2.0, level: float = 0.1, n_harm: int | None = None) -> np.ndarray:
@@ -248,3 +248,23 @@ def test_configs_instantiate_and_match_defaults():
     assert ch_wb.sample_rate == 16000 and set(ch_wb.codec_weights) == set(ch_nb.codec_weights)
     assert isinstance(ch_nb.steps["noise"]["types"], dict)
     pickle.dumps(ch_wb)
+
+
+def test_eq_removes_long_term_spectral_tilt():
+    from robocall_bench.channel.eq import ltas_db, target_db
+    from robocall_bench.corpus.features import shortcut_features
+
+    from scipy.signal import butter, lfilter
+
+    bright = voiced(SR, 3.0, n_harm=40)
+    dull = lfilter(*butter(1, 400, fs=SR), bright).astype(np.float32)  # a 'dark' voice or microphone
+    ch = TelephoneChannel(**{**BARE, "eq": {"tilt_db_per_oct": [-6.0, -6.0]}})
+    outs = [ch.apply(x, SR, np.random.default_rng(0), codec="pcm16").audio for x in (dull, bright)]
+    plain = TelephoneChannel(**BARE)
+    ref = [plain.apply(x, SR, np.random.default_rng(0), codec="pcm16").audio for x in (dull, bright)]
+    before = [shortcut_features(y, 8000)["spectral_rolloff"] for y in ref]
+    after = [shortcut_features(y, 8000)["spectral_rolloff"] for y in outs]
+    assert abs(after[0] - after[1]) < 0.5 * abs(before[0] - before[1])
+    tel = slice(5, 15)  # third-octave bands 315 Hz ... 3.2 kHz
+    spread = [np.ptp((ltas_db(a, 8000) - ltas_db(b, 8000))[tel]) for a, b in (ref, outs)]
+    assert spread[1] < 0.5 * spread[0] and len(target_db(-6.0)) == len(ltas_db(outs[0], 8000))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_eval_fixtures import make_corpus, write_scores
 
 from robocall_bench.cli import main
 from robocall_bench.evaluation.core import compute_metrics
 from robocall_bench.evaluation.protocol import read_protocol, sha256_file
+from test_eval_fixtures import make_corpus, write_scores
 
 KEYS = ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc")
 
@@ -78,7 +78,9 @@ def test_breakdowns_worst_and_thresholds(run) -> None:
     assert {r["value"] for r in b["snr_bucket"]} <= {"clean", "<0dB", "0-10dB", "10-20dB", ">=20dB"}
     assert "clean" in {r["value"] for r in b["snr_bucket"]}
     w = m["worst_condition"]
-    eligible = [r["eer"]["value"] for rows in b.values() for r in rows if min(r["n_robocall"], r["n_human"]) >= 5]
+    eligible = [
+        r["eer"]["value"] for rows in b.values() for r in rows if min(r["n_robocall"], r["n_human"]) >= 5
+    ]
     assert w["value"] == max(eligible)
     assert m["thresholds"]["fixed"]["source"] == "dev_eer"
     assert m["pooled"]["at_fixed_threshold"]["f1"]["ci"] is not None
@@ -94,7 +96,7 @@ def test_early_detection(run) -> None:
 
 
 def test_reports(run) -> None:
-    _, out, m = run
+    _, out, _ = run
     md = (out / "report.md").read_text()
     assert "![DET curve](det.png)" in md and "| EER |" in md
     html = (out / "report.html").read_text()
@@ -130,7 +132,9 @@ def test_one_class_track_and_all_equal_scores(tmp_path: Path, capsys) -> None:
     s = write_scores(tmp_path / "flat.tsv", root, separation=0.0)
     s.write_text("\n".join(ln.split("\t")[0] + "\t0.25" for ln in s.read_text().splitlines()[1:]) + "\n")
     out = tmp_path / "flat"
-    assert main(["eval", f"scores={s}", f"protocol={p}", f"out={out}", "bootstrap.n=20", "figures=false"]) == 0
+    assert (
+        main(["eval", f"scores={s}", f"protocol={p}", f"out={out}", "bootstrap.n=20", "figures=false"]) == 0
+    )
     m = json.loads((out / "metrics.json").read_text())
     assert (m["eer"]["value"], m["min_dcf"]["value"], m["auc"]["value"]) == (0.5, 1.0, 0.5)
     assert m["eer"]["ci"] == [0.5, 0.5]

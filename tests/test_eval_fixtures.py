@@ -68,14 +68,14 @@ def _rows(seed: int, n_per_split: dict[str, int]) -> list[dict[str, str]]:
 
 
 def _tone(robo: bool, sr: int, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Robocall: steady harmonic tone (flat pitch); human: wandering pitch plus noise."""
+    """Robocall: steadier pitch, less noise; human: wandering pitch, more noise (overlapping ranges)."""
     t = np.arange(int(sr * seconds)) / sr
     f0 = rng.uniform(100, 200)
-    wander = 0.01 if robo else 0.25
+    wander = rng.uniform(0.0, 0.15) if robo else rng.uniform(0.05, 0.3)
     f = f0 * (1 + wander * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t))
     phase = 2 * np.pi * np.cumsum(f) / sr
     x = sum((0.5 / h) * np.sin(h * phase) for h in range(1, 8))
-    x = x + (0.01 if robo else 0.1) * rng.standard_normal(t.size)
+    x = x + (rng.uniform(0.005, 0.1) if robo else rng.uniform(0.03, 0.2)) * rng.standard_normal(t.size)
     return (0.4 * x / np.max(np.abs(x))).astype(np.float32)
 
 
@@ -100,7 +100,9 @@ def make_corpus(
         (root / "audio").mkdir(exist_ok=True)
         for r in rows:
             seconds = min(float(r["duration"]), 3.0)
-            sf.write(root / r["path"], _tone(r["label"] == "robocall", 8000, seconds, rng), 8000, subtype="PCM_16")
+            sf.write(
+                root / r["path"], _tone(r["label"] == "robocall", 8000, seconds, rng), 8000, subtype="PCM_16"
+            )
     return root
 
 
@@ -117,7 +119,9 @@ def write_scores(
     proto = read_protocol(root / "protocol.tsv").select(split, track)
     rng = np.random.default_rng(seed)
     s = rng.normal(size=len(proto)) + separation * proto.is_robocall
-    lines = (["utt_id\tscore"] if header else []) + [f"{u}\t{float(v)!r}" for u, v in zip(proto.cols["utt_id"], s, strict=True)]
+    lines = (["utt_id\tscore"] if header else []) + [
+        f"{u}\t{float(v)!r}" for u, v in zip(proto.cols["utt_id"], s, strict=True)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -137,3 +141,14 @@ def test_fixture_tracks_partition_eval_and_unseen_is_unseen(tmp_path: Path) -> N
         labels = set(c["label"][c["track"] == t])
         assert labels == {"human", "robocall"}, t
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["protocol_sha256"] == proto.sha256
+
+
+def make_leaderboard(base: Path, seed: int = 0) -> tuple[Path, Path]:
+    """A corpus with audio under ``base/corpus`` and a leaderboard root ``base/lb`` holding the two
+    example entries written by the real generator; returns (corpus, lb root)."""
+    from robocall_bench.leaderboard.examples import main as make_examples
+
+    corpus = make_corpus(base / "corpus", seed=seed, audio=True)
+    lb = base / "lb"
+    assert make_examples([f"corpus={corpus}", f"root={lb}"]) == 0
+    return corpus, lb

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_eval_fixtures import make_corpus, write_scores
 
 from robocall_bench.errors import RcbError
 from robocall_bench.evaluation.protocol import read_protocol
 from robocall_bench.evaluation.scorefile import read_scores
+from test_eval_fixtures import make_corpus, write_scores
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +47,18 @@ def test_valid_file_aligns_scores_to_protocol_order(tmp_path: Path, corpus: Path
     [
         (lambda L: L[:1] + L[4:], r"3 of 60 id\(s\) of split=eval missing: u000"),
         (lambda L: [*L, L[1], L[2]], r"2 duplicate id\(s\)"),
-        (lambda L: [*L, "nope1\t0.5", "nope2\t0.1"], r"2 id\(s\) not in split=eval: nope1, nope2 .*another corpus version"),
-        (lambda L: [L[0]] + [ln.split("\t")[0] + "\tabc" for ln in L[1:3]] + L[3:], r"2 non-numeric score\(s\): line 2: 'abc'"),
-        (lambda L: [L[0], L[1].split("\t")[0] + "\tnan", L[2].split("\t")[0] + "\tinf", *L[3:]], r"2 non-finite score\(s\)"),
+        (
+            lambda L: [*L, "nope1\t0.5", "nope2\t0.1"],
+            r"2 id\(s\) not in split=eval: nope1, nope2 .*another corpus version",
+        ),
+        (
+            lambda L: [L[0]] + [ln.split("\t")[0] + "\tabc" for ln in L[1:3]] + L[3:],
+            r"2 non-numeric score\(s\): line 2: 'abc'",
+        ),
+        (
+            lambda L: [L[0], L[1].split("\t")[0] + "\tnan", L[2].split("\t")[0] + "\tinf", *L[3:]],
+            r"2 non-finite score\(s\)",
+        ),
         (lambda L: [*L, "a\tb\tc"], r"1 malformed line\(s\)"),
     ],
     ids=["missing", "duplicate", "extra", "non-numeric", "non-finite", "malformed"],
@@ -66,7 +75,9 @@ def test_all_problems_in_one_message(tmp_path: Path, corpus: Path) -> None:
     f = write_scores(tmp_path / "s.tsv", corpus)
     L = _lines(f)
     f.write_text("\n".join([*L[:-2], L[1], "ghost\t1.0", L[3].split("\t")[0] + "\tNaN"]) + "\n")
-    msg = str(pytest.raises(RcbError, _read, f, corpus).value)
+    with pytest.raises(RcbError) as e:
+        _read(f, corpus)
+    msg = str(e.value)
     for part in ("duplicate", "not in split=eval", "missing", "non-finite"):
         assert part in msg
 
@@ -86,7 +97,9 @@ def test_empty_and_missing_files(tmp_path: Path, corpus: Path) -> None:
 
 def test_wrong_split_is_named(tmp_path: Path, corpus: Path) -> None:
     f = write_scores(tmp_path / "dev.tsv", corpus, split="dev")
-    with pytest.raises(RcbError, match=r"20 of them are protocol rows of split=dev track=dev: wrong split or track\?"):
+    with pytest.raises(
+        RcbError, match=r"20 of them are protocol rows of split=dev track=dev: wrong split or track\?"
+    ):
         _read(f, corpus)
 
 
@@ -104,7 +117,10 @@ def test_protocol_errors(tmp_path: Path) -> None:
     p.write_text("\n".join([*lines, lines[1]]) + "\n")
     with pytest.raises(RcbError, match="duplicate utt_id"):
         read_protocol(root)
-    p.write_text("\n".join([*lines, lines[1].replace("\thuman\t", "\tbot\t").replace("\trobocall\t", "\tbot\t")]) + "\n")
+    p.write_text(
+        "\n".join([*lines, lines[1].replace("\thuman\t", "\tbot\t").replace("\trobocall\t", "\tbot\t")])
+        + "\n"
+    )
     with pytest.raises(RcbError, match="column label has value"):
         read_protocol(root)
     p.write_text("a\tb\n1\t2\n")

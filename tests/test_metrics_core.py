@@ -45,7 +45,9 @@ def asv_act_dcf(bona, spoof, p_spoof=0.05, c_miss=1.0, c_fa=10.0) -> float:
     thr = -np.log(beta)
     rate_miss = np.sum(bona < thr) / bona.size
     rate_fa = np.sum(spoof >= thr) / spoof.size
-    return (c_miss * (1 - p_spoof) * rate_miss + c_fa * p_spoof * rate_fa) / min(c_miss * (1 - p_spoof), c_fa * p_spoof)
+    return (c_miss * (1 - p_spoof) * rate_miss + c_fa * p_spoof * rate_fa) / min(
+        c_miss * (1 - p_spoof), c_fa * p_spoof
+    )
 
 
 def asv_cllr(target_llrs: np.ndarray, nontarget_llrs: np.ndarray) -> float:
@@ -68,7 +70,8 @@ def ref_min_cllr(s: np.ndarray, y: np.ndarray) -> float:
     return asv_cllr(llr[y], llr[~y])
 
 
-def references(s: np.ndarray, y: np.ndarray, cost: CostModel = CostModel()) -> dict[str, float]:
+def references(s: np.ndarray, y: np.ndarray, cost: CostModel | None = None) -> dict[str, float]:
+    cost = cost or CostModel()
     bona, spoof = -s[~y], -s[y]
     kw = {"p_spoof": cost.p_spoof, "c_miss": cost.c_miss, "c_fa": cost.c_fa}
     return {
@@ -84,7 +87,7 @@ def references(s: np.ndarray, y: np.ndarray, cost: CostModel = CostModel()) -> d
 def cases(seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     out = []
-    for i in range(40):
+    for _ in range(40):
         n = int(rng.integers(2, 80))
         y = rng.random(n) < rng.uniform(0.2, 0.8)
         y[0], y[-1] = True, False
@@ -144,7 +147,8 @@ def brute_rates(s: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def test_rates_at_one_percent_match_brute_force() -> None:
     rng = np.random.default_rng(5)
-    for _, s, y in cases(seed=5)[:80] + [("big", rng.normal(size=500) + (m := rng.random(500) < 0.5), m)]:
+    big = rng.random(500) < 0.5
+    for _, s, y in [*cases(seed=5)[:80], ("big", rng.normal(size=500) + big, big)]:
         got = compute_metrics(s, y)
         ref = brute_rates(s, y)
         assert got["fpr_at_fnr_1pct"] == pytest.approx(ref[0], abs=TOL)
@@ -159,7 +163,9 @@ def test_threshold_metrics_match_sklearn() -> None:
             got = compute_metrics(s, y, threshold=t)
             pred = s > t
             assert got["accuracy_at_fixed"] == pytest.approx(accuracy_score(y, pred), abs=TOL)
-            assert got["precision_at_fixed"] == pytest.approx(precision_score(y, pred, zero_division=0), abs=TOL)
+            assert got["precision_at_fixed"] == pytest.approx(
+                precision_score(y, pred, zero_division=0), abs=TOL
+            )
             assert got["recall_at_fixed"] == pytest.approx(recall_score(y, pred), abs=TOL)
             assert got["f1_at_fixed"] == pytest.approx(f1_score(y, pred, zero_division=0), abs=TOL)
         # at the EER threshold, the reported threshold reproduces the EER operating point
@@ -197,11 +203,13 @@ def test_large_scores_do_not_overflow() -> None:
 # ---- properties --------------------------------------------------------------------------------
 
 scores_st = st.lists(
-    st.tuples(st.floats(-50, 50, allow_nan=False, allow_subnormal=False), st.booleans()), min_size=2, max_size=60
+    st.tuples(st.floats(-50, 50, allow_nan=False, allow_subnormal=False), st.booleans()),
+    min_size=2,
+    max_size=60,
 ).filter(lambda t: 0 < sum(b for _, b in t) < len(t))
-tie_scores_st = st.lists(st.tuples(st.integers(-3, 3).map(float), st.booleans()), min_size=2, max_size=60).filter(
-    lambda t: 0 < sum(b for _, b in t) < len(t)
-)
+tie_scores_st = st.lists(
+    st.tuples(st.integers(-3, 3).map(float), st.booleans()), min_size=2, max_size=60
+).filter(lambda t: 0 < sum(b for _, b in t) < len(t))
 
 
 def _arrays(pairs):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_eval_fixtures import make_corpus, write_scores
 
 from robocall_bench.cli import main
 from robocall_bench.evaluation.core import CostModel, compute_metrics
 from robocall_bench.evaluation.protocol import read_protocol
+from test_eval_fixtures import make_corpus, write_scores
 
 REPO = Path(__file__).resolve().parents[1]
 MODULE = REPO / "metrics" / "robocall_detection"
@@ -60,13 +60,17 @@ def test_identical_to_rcb_eval(metric, tmp_path: Path) -> None:
     root = make_corpus(tmp_path / "c")
     f = write_scores(tmp_path / "s.tsv", root, seed=9)
     out = tmp_path / "o"
-    assert main(["eval", f"scores={f}", f"protocol={root}", f"out={out}", "bootstrap.n=0", "figures=false"]) == 0
+    assert (
+        main(["eval", f"scores={f}", f"protocol={root}", f"out={out}", "bootstrap.n=0", "figures=false"]) == 0
+    )
     m = json.loads((out / "metrics.json").read_text())
     proto = read_protocol(root).select("eval")
     sc = dict(line.split("\t") for line in f.read_text().splitlines()[1:])
     for i in range(0, len(proto), 25):  # streamed in batches, as with a data loader
         ids = proto.cols["utt_id"][i : i + 25]
-        metric.add_batch(predictions=[float(sc[u]) for u in ids], references=proto.is_robocall[i : i + 25].astype(int))
+        metric.add_batch(
+            predictions=[float(sc[u]) for u in ids], references=proto.is_robocall[i : i + 25].astype(int)
+        )
     got = metric.compute()
     for k in ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct"):
         assert got[k] == m[k]["value"], k

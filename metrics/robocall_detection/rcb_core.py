@@ -97,10 +97,17 @@ def group_index(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def group(scores: np.ndarray, labels: np.ndarray) -> Grouped:
     """Collapse ``scores`` (n,) with boolean ``labels`` (n,) into per-distinct-score class counts."""
-    u, inv = group_index(scores)
-    pos = np.bincount(inv[labels], minlength=u.size).astype(np.float64)
-    tot = np.bincount(inv, minlength=u.size).astype(np.float64)
-    return Grouped(u, pos, tot - pos)
+    # Plain sorts and sorted-needle searches instead of an argsort: several times faster at 10M
+    # trials, because numpy's value sort is vectorised and its indirect sort is not.
+    sp, sn = np.sort(scores[labels]), np.sort(scores[~labels])
+    a = np.sort(scores)
+    new = np.empty(a.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(a[1:], a[:-1], out=new[1:])
+    u = a[new]
+    pos = np.bincount(np.searchsorted(u, sp), minlength=u.size).astype(np.float64)
+    neg = np.bincount(np.searchsorted(u, sn), minlength=u.size).astype(np.float64)
+    return Grouped(u, pos, neg)
 
 
 def operating_points(g: Grouped) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,7 +4,9 @@ Order of the chain, following the physical path of a call:
 
 1. ``input``      resample to 16 kHz, the talker-side processing rate, whatever the source rate
                   (so no later step can behave differently for 8 kHz and 48 kHz sources);
-2. ``rir``        room impulse response at the talker (measured ``rir_*.wav`` or synthetic RT60);
+2. ``eq``         handset response: the long-term spectrum is equalised to a drawn target tilt
+                  (source microphones and TTS engines differ in tilt; see eq.py);
+2b. ``rir``       room impulse response at the talker (measured ``rir_*.wav`` or synthetic RT60);
 3. ``noise``      background noise picked up by the handset microphone; added after the RIR
                   because the talker's RIR does not apply to the room noise. SNR is set against
                   the active speech level, both measured in the telephone band (what is heard);
@@ -37,6 +39,7 @@ import numpy as np
 
 from ..errors import RcbError
 from . import codecs as cd
+from .eq import equalise
 from .filters import INTERNAL_SR, band_limit, get_band, resampled_len, to_rate
 from .levels import active_speech_level, db_to_gain, peak_limit, speech_level
 from .loss import conceal, draw_lost_frames
@@ -66,6 +69,7 @@ class TelephoneChannel:
         noise_dir: str | None = None,
         codecs: Mapping[str, float] | None = None,
         codec_params: Mapping[str, Any] | None = None,
+        eq: Mapping[str, Any] | bool | None = None,
         rir: Mapping[str, Any] | bool | None = None,
         noise: Mapping[str, Any] | bool | None = None,
         loudness: Mapping[str, Any] | bool | None = None,
@@ -82,7 +86,7 @@ class TelephoneChannel:
         self.codec_weights = {k: float(v) for k, v in weights.items()}
         self.codec_params = {**DEFAULTS["codec_params"], **(plain(codec_params) or {})}
         self.steps = {
-            s: step_cfg(s, v) for s, v in zip(STEPS, (rir, noise, loudness, frame_loss, gain), strict=True)
+            s: step_cfg(s, v) for s, v in zip(STEPS, (eq, rir, noise, loudness, frame_loss, gain), strict=True)
         }
         if self.steps["noise"]:
             bad = set(self.steps["noise"]["types"]) - {"file", *GENERATED}
@@ -110,12 +114,15 @@ class TelephoneChannel:
         """Draw the chain for an input of ``n_in`` samples at ``sr`` (no audio needed)."""
         if codec is not None:
             cd.require_codec(codec)
-        r = [np.random.default_rng(int(s)) for s in rng.integers(0, 2**32, size=6)]
+        r = [np.random.default_rng(int(s)) for s in rng.integers(0, 2**32, size=7)]
         st, out_sr = self.steps, self.band.sample_rate
         n_out = resampled_len(resampled_len(n_in, sr, INTERNAL_SR), INTERNAL_SR, out_sr)
         chain: list[dict[str, Any]] = [
             {"step": "input", "sr_in": int(sr), "n_in": int(n_in), "sr": INTERNAL_SR}
         ]
+        if st["eq"] and r[6].random() < st["eq"]["p"]:
+            c = st["eq"]
+            chain.append({"step": "eq", "tilt_db_per_oct": uniform(r[6], c["tilt_db_per_oct"]), "max_db": c["max_db"]})
         if st["rir"] and r[0].random() < st["rir"]["p"]:
             chain.append(self._draw_rir(r[0]))
         if st["noise"] and r[1].random() < st["noise"]["p"]:
@@ -227,6 +234,8 @@ class TelephoneChannel:
             kind = st["step"]
             if kind == "input":
                 x, sr = to_rate(x, sr, st["sr"]), st["sr"]
+            elif kind == "eq":
+                x, st["gains_db"] = equalise(x, sr, st["tilt_db_per_oct"], st["max_db"])
             elif kind == "rir":
                 if st["kind"] == "synthetic":
                     h = synthetic_rir(sr, st["rt60_s"], st["drr_db"], st["seed"])

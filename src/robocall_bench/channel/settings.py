@@ -16,6 +16,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "opus": {"kbps": [8, 24]},
         "amr-nb": {"modes": [0, 1, 2, 3, 4, 5, 6, 7]},
     },
+    "eq": {"p": 1.0, "tilt_db_per_oct": [-8.0, -3.0], "max_db": 15.0},
     "rir": {"p": 0.3, "synthetic_p": 0.5, "rt60_s": [0.15, 0.6], "drr_db": [0.0, 12.0]},
     "noise": {"p": 1.0, "snr_db": [5.0, 30.0], "types": {"file": 0.5, "white": 0.1, "pink": 0.25, "brown": 0.15}},
     "loudness": {"method": "asl", "target_dbfs": [-29.0, -23.0], "peak_ceiling": 0.98},
@@ -25,7 +26,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "gain": {"gain_db": [-6.0, 6.0], "peak_ceiling": 0.99},
 }  # fmt: skip
-STEPS = ("rir", "noise", "loudness", "frame_loss", "gain")
+STEPS = ("eq", "rir", "noise", "loudness", "frame_loss", "gain")
 
 
 def plain(o: Any) -> Any:

@@ -122,7 +122,7 @@ def assemble(prep: Prepared, out: Path, channel_name: str, extra: dict | None = 
     import hashlib
 
     skipped_inputs = [{"path": s.path, "reason": s.reason} for s in prep.skipped] + skipped_render
-    reasons = Counter(s["reason"].split(" (")[0].split(";")[0] for s in skipped_inputs)
+    reasons = Counter(s["reason"].split(" (")[0].split(";")[0] for s in skipped_inputs)  # reason kinds
     manifest = {
         "name": str(prep.cfg.name),
         "version": str(prep.cfg.version),

@@ -111,6 +111,14 @@ def human_windows(item: SourceItem, cfg: PlanConfig, rng) -> list[tuple[float, f
     return out
 
 
+def paired_target(h: UttPlan, edge_silence_s: float = 0.5) -> float:
+    """Target length of the robocall paired with human ``h``: the human's target, or less when the
+    human recording is shorter (its span minus typical edge silence), so lengths match pairwise."""
+    assert h.item is not None
+    span = (h.stop if h.stop is not None else h.item.duration) - h.start
+    return round(min(h.target_s, max(0.5, span - edge_silence_s)), 3)
+
+
 def script_chunk(script: Script, target_s: float, rng, split_sentences) -> str:
     """Enough whole sentences of ``script`` (from a drawn start) to fill ``target_s`` plus 1.5 s."""
     sents = split_sentences(script.text, script.language) or [script.text]
@@ -247,7 +255,7 @@ def make_plan(
                 r = rng_for(seed, key)
                 track = h.track
                 system = pick_unseen() if track == "unseen-systems" else pick_seen()
-                target = float(r.uniform(*cfg.target_s))
+                target = paired_target(h)
                 if pick_text and (r.random() < frac or not origins):
                     tid, text = pick_text()
                     fam, origin = f"text:{tid}", "rendition"

@@ -67,7 +67,7 @@ def render_one(u: UttPlan, ctx: RenderContext) -> tuple[dict, dict[str, float]]:
             t[f"tts:{u.system}"] = time.perf_counter() - t0
             t[f"tts_audio:{u.system}"] = len(x) / sr
     except BadAudioError as e:
-        meta = {"utt_id": u.utt_id, "key": u.key, "skipped": str(e)}
+        meta = {"utt_id": u.utt_id, "key": u.key, "skipped": e.reason, "file": e.path}
         atomic_write_text(meta_path(ctx.out, u), json.dumps(meta, sort_keys=True))
         return meta, t
     t1 = time.perf_counter()

@@ -59,8 +59,8 @@ def bootstrap_metrics(
     scores: np.ndarray,
     labels: np.ndarray,
     clusters: np.ndarray,
-    cfg: BootstrapConfig = BootstrapConfig(),
-    cost: CostModel = CostModel(),
+    cfg: BootstrapConfig | None = None,
+    cost: CostModel | None = None,
     threshold: float | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile CIs ``{metric: (low, high)}`` for ``scores`` (n,), boolean ``labels`` (n,), ``clusters`` (n,).
@@ -68,6 +68,8 @@ def bootstrap_metrics(
     Cluster ids are per class (a human speaker and a TTS voice may share a name). Empty dict when
     ``cfg.n`` is 0. Deterministic for a given ``cfg.seed``.
     """
+    cfg = cfg or BootstrapConfig()
+    cost = cost or CostModel()
     if cfg.n <= 0:
         return {}
     s = np.asarray(scores, dtype=np.float64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def bucket_labels(values: np.ndarray, edges: Sequence[float], unit: str, missing
         return f"{x:g}"
 
     names = [f"<{fmt(e[0])}{unit}"] if e else ["all"]
-    names += [f"{fmt(a)}-{fmt(b)}{unit}" for a, b in zip(e[:-1], e[1:], strict=True)]
+    names += [f"{fmt(a)}-{fmt(b)}{unit}" for a, b in pairwise(e)]
     if e:
         names.append(f">={fmt(e[-1])}{unit}")
     idx = np.searchsorted(np.asarray(e), np.nan_to_num(values), side="right")
@@ -46,14 +47,18 @@ def bucket_labels(values: np.ndarray, edges: Sequence[float], unit: str, missing
     return out.astype(str)
 
 
-def column_values(proto: Protocol, column: str, snr_edges: Sequence[float], dur_edges: Sequence[float]) -> np.ndarray:
+def column_values(
+    proto: Protocol, column: str, snr_edges: Sequence[float], dur_edges: Sequence[float]
+) -> np.ndarray:
     """The (n,) str values of ``column``: a protocol column or one of ``snr_bucket``/``duration_bucket``."""
     if column in BUCKETED:
         src, unit = BUCKETED[column]
         if src not in proto.cols:
             raise RcbError(f"{proto.path}: breakdown {column} needs column {src}, which the protocol lacks")
         edges = snr_edges if column == "snr_bucket" else dur_edges
-        return bucket_labels(numeric_column(proto, src), edges, unit, "clean" if src == "snr_db" else "unknown")
+        return bucket_labels(
+            numeric_column(proto, src), edges, unit, "clean" if src == "snr_db" else "unknown"
+        )
     if column not in proto.cols:
         have = ", ".join([*proto.cols, *BUCKETED])
         raise RcbError(f"breakdown column {column!r} is not in {proto.path}; choose from {have}")

@@ -29,7 +29,9 @@ def load_config(name: str, argv: Sequence[str]) -> DictConfig:
         raise RcbError(f"bad arguments {list(argv)}: {e}".strip()) from e
     missing = sorted(k for k in cfg if OmegaConf.is_missing(cfg, k))
     if missing:
-        raise RcbError(f"missing required argument(s): {', '.join(f'{k}=...' for k in missing)}. See `rcb {name} --help`.")
+        raise RcbError(
+            f"missing required argument(s): {', '.join(f'{k}=...' for k in missing)}. See `rcb {name} --help`."
+        )
     return cfg
 
 
@@ -92,5 +94,9 @@ def main(argv: Sequence[str]) -> int:
         for k in ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc")
     )
     _OUT.print(line, highlight=False, soft_wrap=True)
-    _OUT.print(f"wrote {out / 'metrics.json'}, {out / 'report.md'}, {out / 'report.html'}", highlight=False, soft_wrap=True)
+    _OUT.print(
+        f"wrote {out / 'metrics.json'}, {out / 'report.md'}, {out / 'report.html'}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return 0

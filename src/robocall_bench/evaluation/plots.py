@@ -83,7 +83,9 @@ def histogram_figure(scores: np.ndarray, labels: np.ndarray, thresholds: Mapping
     return fig
 
 
-def early_figure(seconds: Sequence[float], eer: Sequence[float], ci: Sequence[Sequence[float] | None]) -> Figure:
+def early_figure(
+    seconds: Sequence[float], eer: Sequence[float], ci: Sequence[Sequence[float] | None]
+) -> Figure:
     """EER (with CI bars when present) against seconds of audio heard."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
     x, y = np.asarray(seconds, float), 100 * np.asarray(eer, float)

@@ -12,7 +12,23 @@ import numpy as np
 
 from ..errors import RcbError
 
-COLUMNS = ["utt_id", "path", "label", "split", "track", "system", "speaker", "language", "text_id", "family", "channel", "codec", "snr_db", "duration", "source"]
+COLUMNS = [
+    "utt_id",
+    "path",
+    "label",
+    "split",
+    "track",
+    "system",
+    "speaker",
+    "language",
+    "text_id",
+    "family",
+    "channel",
+    "codec",
+    "snr_db",
+    "duration",
+    "source",
+]
 LABELS = ("human", "robocall")
 SPLITS = ("train", "dev", "eval")
 EVAL_TRACKS = ("eval", "unseen-systems", "unseen-channel")
@@ -75,7 +91,9 @@ def resolve_protocol_path(path: str | os.PathLike) -> Path:
     if p.is_dir():
         p = p / "protocol.tsv"
     if not p.is_file():
-        raise RcbError(f"protocol {p} not found; pass protocol=CORPUS_DIR/protocol.tsv (built by `rcb corpus`)")
+        raise RcbError(
+            f"protocol {p} not found; pass protocol=CORPUS_DIR/protocol.tsv (built by `rcb corpus`)"
+        )
     return p
 
 
@@ -96,7 +114,9 @@ def read_protocol(path: str | os.PathLike) -> Protocol:
     header = lines[0].split("\t")
     missing = [c for c in ("utt_id", "label", "split", "track") if c not in header]
     if missing:
-        raise RcbError(f"{p}: header lacks column(s) {', '.join(missing)}; is this a robocall-bench protocol.tsv?")
+        raise RcbError(
+            f"{p}: header lacks column(s) {', '.join(missing)}; is this a robocall-bench protocol.tsv?"
+        )
     rows = [ln.split("\t") for ln in lines[1:]]
     bad = [i + 2 for i, r in enumerate(rows) if len(r) != len(header)]
     if bad:

@@ -53,13 +53,21 @@ def tables(m: dict) -> list[Table]:
     out = []
     pooled = m["pooled"]
     out.append(
-        Table("Pooled metrics", ["metric", "value [95% CI]"], [[NAMES[k], fmt(k, pooled[k])] for k in HEADLINE])
+        Table(
+            "Pooled metrics", ["metric", "value [95% CI]"], [[NAMES[k], fmt(k, pooled[k])] for k in HEADLINE]
+        )
     )
     thr = m["thresholds"]
-    rows = [["EER (oracle on this split)", f"{thr['eer']:.6g}"] + [fmt(x, pooled["at_eer_threshold"][x]) for x in AT_THRESHOLD]]
+    rows = [
+        ["EER (oracle on this split)", f"{thr['eer']:.6g}"]
+        + [fmt(x, pooled["at_eer_threshold"][x]) for x in AT_THRESHOLD]
+    ]
     if pooled["at_fixed_threshold"] is not None:
         src = thr["fixed"]["source"]
-        rows.append([f"fixed ({src})", f"{thr['fixed']['value']:.6g}"] + [fmt(x, pooled["at_fixed_threshold"][x]) for x in AT_THRESHOLD])
+        rows.append(
+            [f"fixed ({src})", f"{thr['fixed']['value']:.6g}"]
+            + [fmt(x, pooled["at_fixed_threshold"][x]) for x in AT_THRESHOLD]
+        )
     out.append(
         Table(
             "Decisions at a threshold",
@@ -71,15 +79,31 @@ def tables(m: dict) -> list[Table]:
     )
     w = m["worst_condition"]
     if w:
-        out.append(Table("Worst condition", ["column", "condition", "EER [95% CI]"], [[w["column"], w["condition"], fmt("eer", w)]]))
+        out.append(
+            Table(
+                "Worst condition",
+                ["column", "condition", "EER [95% CI]"],
+                [[w["column"], w["condition"], fmt("eer", w)]],
+            )
+        )
     for col, conds in m["breakdowns"].items():
         rows = [
-            [c["value"], c["pairing"], str(c["n_robocall"]), str(c["n_human"])] + [fmt(k, c[k]) for k in BREAKDOWN_COLS]
+            [c["value"], c["pairing"], str(c["n_robocall"]), str(c["n_human"])]
+            + [fmt(k, c[k]) for k in BREAKDOWN_COLS]
             for c in conds
         ]
-        out.append(Table(f"By {col}", ["value", "pairing", "robocall", "human"] + [NAMES[k] for k in BREAKDOWN_COLS], rows))
+        out.append(
+            Table(
+                f"By {col}",
+                ["value", "pairing", "robocall", "human"] + [NAMES[k] for k in BREAKDOWN_COLS],
+                rows,
+            )
+        )
     if m["early_detection"]:
-        rows = [[f"{e['seconds']:g}", fmt("eer", e["eer"]), fmt("min_dcf", e["min_dcf"])] for e in m["early_detection"]]
+        rows = [
+            [f"{e['seconds']:g}", fmt("eer", e["eer"]), fmt("min_dcf", e["min_dcf"])]
+            for e in m["early_detection"]
+        ]
         rows.append(["full", fmt("eer", pooled["eer"]), fmt("min_dcf", pooled["min_dcf"])])
         out.append(Table("Early detection", ["seconds heard", "EER [95% CI]", "minDCF [95% CI]"], rows))
     return out
@@ -173,7 +197,9 @@ def write_outputs(res: EvalResult, out: str | os.PathLike, figures: bool = True)
             ed = m["early_detection"]
             figs["early"] = (
                 "EER against seconds heard",
-                lambda: plots.early_figure([e["seconds"] for e in ed], [e["eer"]["value"] for e in ed], [e["eer"]["ci"] for e in ed]),
+                lambda: plots.early_figure(
+                    [e["seconds"] for e in ed], [e["eer"]["value"] for e in ed], [e["eer"]["ci"] for e in ed]
+                ),
             )
         for name, (title, make) in figs.items():
             atomic_write_bytes(out / f"{name}.png", plots.render(make(), "png"))

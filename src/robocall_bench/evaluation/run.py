@@ -35,11 +35,19 @@ class EvalSpec:
     dev_scores: str | Path | None = None
     threshold: float | None = None
     early: Mapping[float, str | Path] = field(default_factory=dict)
-    breakdown: Sequence[str] = ("track", "system", "family", "language", "codec", "snr_bucket", "duration_bucket")
+    breakdown: Sequence[str] = (
+        "track",
+        "system",
+        "family",
+        "language",
+        "codec",
+        "snr_bucket",
+        "duration_bucket",
+    )
     snr_edges: Sequence[float] = (0.0, 10.0, 20.0)
     duration_edges: Sequence[float] = (2.0, 4.0, 8.0)
-    cost: CostModel = CostModel()
-    bootstrap: BootstrapConfig = BootstrapConfig()
+    cost: CostModel = field(default_factory=CostModel)
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     bootstrap_breakdowns: bool = True
     human_cluster: str = "speaker"
     robocall_cluster: str = "system"
@@ -63,7 +71,9 @@ def git_sha() -> str | None:
     if not (root / ".git").exists():
         return None
     try:
-        r = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        r = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if r.returncode != 0:
@@ -91,7 +101,12 @@ def pack(point: Mapping[str, float], ci: Mapping[str, tuple[float, float]]) -> d
 
 
 def score_block(
-    scores: np.ndarray, labels: np.ndarray, clusters: np.ndarray, spec: EvalSpec, threshold: float | None, ci: bool
+    scores: np.ndarray,
+    labels: np.ndarray,
+    clusters: np.ndarray,
+    spec: EvalSpec,
+    threshold: float | None,
+    ci: bool,
 ) -> dict:
     """Packed metrics (with CIs when ``ci``) for one set of trials, each array (n,)."""
     try:
@@ -137,7 +152,9 @@ def evaluate(spec: EvalSpec) -> EvalResult:
     breakdowns: dict[str, list] = {}
     for cond in conditions(sel, spec.breakdown, spec.snr_edges, spec.duration_edges):
         m = cond.mask
-        block = score_block(sf.scores[m], labels[m], clusters[m], spec, threshold, ci and spec.bootstrap_breakdowns)
+        block = score_block(
+            sf.scores[m], labels[m], clusters[m], spec, threshold, ci and spec.bootstrap_breakdowns
+        )
         breakdowns.setdefault(cond.column, []).append({"value": cond.value, "pairing": cond.pairing, **block})
 
     early, early_scores, early_prov = [], {}, {}

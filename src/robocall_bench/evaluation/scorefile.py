@@ -56,7 +56,9 @@ def read_scores(
         raise RcbError(f"score file {p} not found; pass scores=FILE with lines `utt_id<TAB>score`")
     size = p.stat().st_size
     if max_bytes is not None and size > max_bytes:
-        raise RcbError(f"{p}: {size} bytes exceeds the limit of {max_bytes} bytes; score only the protocol rows")
+        raise RcbError(
+            f"{p}: {size} bytes exceeds the limit of {max_bytes} bytes; score only the protocol rows"
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
@@ -89,7 +91,9 @@ def read_scores(
         ids.append(uid)
         vals.append(v)
     if malformed:
-        problems.append(f"{len(malformed)} malformed line(s) (need 2 fields), at line(s) {_fmt(malformed, len(malformed))}")
+        problems.append(
+            f"{len(malformed)} malformed line(s) (need 2 fields), at line(s) {_fmt(malformed, len(malformed))}"
+        )
     if nonnum:
         problems.append(f"{len(nonnum)} non-numeric score(s): {_fmt(nonnum, len(nonnum))}")
     if nonfinite:
@@ -106,7 +110,9 @@ def read_scores(
     seen = set(uniq)
     missing = [u for u in sel.cols["utt_id"] if u not in seen]
     if missing:
-        problems.append(f"{len(missing)} of {len(sel)} id(s) of {where} missing: {_fmt(missing, len(missing))}")
+        problems.append(
+            f"{len(missing)} of {len(sel)} id(s) of {where} missing: {_fmt(missing, len(missing))}"
+        )
     if problems:
         raise RcbError(
             f"{p} does not match {where} of {sel.path}:\n  - " + "\n  - ".join(problems) + "\n"

@@ -41,7 +41,9 @@ def collect(cfg: LeaderboardConfig) -> list[Checked]:
     """Validate every entry under ``root/entries`` with CIs; RcbError listing every failure."""
     protocols, errors = load_protocols(cfg.root)
     edir = cfg.root / "entries"
-    dirs = sorted(p for p in edir.iterdir() if p.name not in (".gitkeep", "README.md")) if edir.is_dir() else []
+    dirs = (
+        sorted(p for p in edir.iterdir() if p.name not in (".gitkeep", "README.md")) if edir.is_dir() else []
+    )
     checks = []
     for d in dirs:
         c = validate_entry(d, cfg, protocols, with_ci=True)
@@ -88,7 +90,10 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig) -> dict:
             if t not in c.tracks:
                 continue
             m = c.tracks[t]
-            per_track[t] = {k: {"value": _r(m[k]["value"]), "ci": [_r(x) for x in m[k]["ci"]] if m[k]["ci"] else None} for k in METRICS}
+            per_track[t] = {
+                k: {"value": _r(m[k]["value"]), "ci": [_r(x) for x in m[k]["ci"]] if m[k]["ci"] else None}
+                for k in METRICS
+            }
             per_track[t]["n_robocall"], per_track[t]["n_human"] = m["n_robocall"], m["n_human"]
         entries.append(
             {
@@ -110,8 +115,13 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig) -> dict:
         )
     det = {}
     for t in tracks:
-        top = sorted((c for c in ranked if t in c.tracks), key=lambda c: (c.tracks[t]["eer"]["value"], c.entry.entry_id))
-        det[t] = [{"entry_id": c.entry.entry_id, "points": det_curve(*c.scores[t])} for c in top[: cfg.site_top]]
+        top = sorted(
+            (c for c in ranked if t in c.tracks),
+            key=lambda c: (c.tracks[t]["eer"]["value"], c.entry.entry_id),
+        )
+        det[t] = [
+            {"entry_id": c.entry.entry_id, "points": det_curve(*c.scores[t])} for c in top[: cfg.site_top]
+        ]
     b = cfg.bootstrap
     return {
         "schema": LB_SCHEMA,
@@ -120,9 +130,17 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig) -> dict:
         "ranking": "EER on the main track, ties broken by minDCF",
         "tracks": tracks,
         "cost": {"p_spoof": cfg.cost.p_spoof, "c_miss": cfg.cost.c_miss, "c_fa": cfg.cost.c_fa},
-        "bootstrap": {"n": b.n, "seed": b.seed, "alpha": b.alpha, "within": b.within,
-                      "human_cluster": cfg.human_cluster, "robocall_cluster": cfg.robocall_cluster},
-        "corpora": sorted({(e["corpus"]["name"], e["corpus"]["version"], e["corpus"]["protocol_sha256"]) for e in entries}),
+        "bootstrap": {
+            "n": b.n,
+            "seed": b.seed,
+            "alpha": b.alpha,
+            "within": b.within,
+            "human_cluster": cfg.human_cluster,
+            "robocall_cluster": cfg.robocall_cluster,
+        },
+        "corpora": sorted(
+            {(e["corpus"]["name"], e["corpus"]["version"], e["corpus"]["protocol_sha256"]) for e in entries}
+        ),
         "entries": entries,
         "det": det,
     }
@@ -159,10 +177,25 @@ def render_readme(data: dict) -> str:
         "sortable page with DET curves.",
         "",
     ]
-    head = ["#", "entry", "model", "EER %", "minDCF", "actDCF", "Cllr", "minCllr", "AUC", "params", "MACs/s", "CPU RTF"]
+    head = [
+        "#",
+        "entry",
+        "model",
+        "EER %",
+        "minDCF",
+        "actDCF",
+        "Cllr",
+        "minCllr",
+        "AUC",
+        "params",
+        "MACs/s",
+        "CPU RTF",
+    ]
     for t in data["tracks"]:
         rows = [e for e in data["entries"] if t in e["tracks"]]
-        rows.sort(key=lambda e: (e["tracks"][t]["eer"]["value"], e["tracks"][t]["min_dcf"]["value"], e["entry_id"]))
+        rows.sort(
+            key=lambda e: (e["tracks"][t]["eer"]["value"], e["tracks"][t]["min_dcf"]["value"], e["entry_id"])
+        )
         lines += [f"## Track `{t}`" + (" (main)" if t == data["main_track"] else ""), ""]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for i, e in enumerate(rows, start=1):
@@ -182,7 +215,9 @@ def render_csv(data: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     cols = [f"{k}{s}" for k in METRICS for s in ("", "_ci_low", "_ci_high")]
-    w.writerow(["rank", "entry_id", "model", "track", *cols, "n_robocall", "n_human", "params", "macs", "cpu_rtf"])
+    w.writerow(
+        ["rank", "entry_id", "model", "track", *cols, "n_robocall", "n_human", "params", "macs", "cpu_rtf"]
+    )
     for e in data["entries"]:
         for t in data["tracks"]:
             m = e["tracks"].get(t)
@@ -192,8 +227,20 @@ def render_csv(data: dict) -> str:
             for k in METRICS:
                 ci = m[k]["ci"] or [None, None]
                 vals += [m[k]["value"], ci[0], ci[1]]
-            w.writerow([e["rank"], e["entry_id"], e["model"], t, *vals, m["n_robocall"], m["n_human"], e["params"],
-                        e["macs"], e["cpu_rtf"]])
+            w.writerow(
+                [
+                    e["rank"],
+                    e["entry_id"],
+                    e["model"],
+                    t,
+                    *vals,
+                    m["n_robocall"],
+                    m["n_human"],
+                    e["params"],
+                    e["macs"],
+                    e["cpu_rtf"],
+                ]
+            )
     return buf.getvalue()
 
 

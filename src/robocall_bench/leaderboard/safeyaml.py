@@ -42,7 +42,9 @@ def load_yaml_text(text: str, where: str) -> object:
             if n > MAX_EVENTS:
                 raise RcbError(f"{where}: YAML has more than {MAX_EVENTS} nodes; an entry.yaml is small")
             if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-                raise RcbError(f"{where}: YAML anchors/aliases (&, *) are not allowed; write values out in full")
+                raise RcbError(
+                    f"{where}: YAML anchors/aliases (&, *) are not allowed; write values out in full"
+                )
             tag = getattr(ev, "tag", None)
             if tag and tag not in SAFE_TAGS:
                 raise RcbError(f"{where}: YAML tag {tag!r} is not allowed; use plain values")
@@ -52,7 +54,7 @@ def load_yaml_text(text: str, where: str) -> object:
                     raise RcbError(f"{where}: YAML nested deeper than {MAX_DEPTH} levels")
             elif isinstance(ev, yaml.CollectionEndEvent):
                 depth -= 1
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506  (a SafeLoader subclass)
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as e:
         raise RcbError(f"{where}: invalid or unsafe YAML: {str(e).splitlines()[0]} ({e})") from e
 

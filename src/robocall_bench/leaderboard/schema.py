@@ -14,7 +14,9 @@ ENTRY_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]|\.(?!\.)){0,62}[a-z0-9]$|^[a-z
 TRACK_RE = re.compile(r"^(eval|unseen-systems|unseen-channel|early-(?:[1-9][0-9]?)(?:\.[0-9])?s)$")
 MAIN_TRACK = "eval"
 METRICS = ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct")
-MetricName = Literal["eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct"]
+MetricName = Literal[
+    "eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct"
+]
 
 
 def track_selection(track: str) -> tuple[str, str]:
@@ -62,7 +64,9 @@ class Entry(_Strict):
     model: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
     code: Code = Code()
-    experiment: str | None = Field(None, max_length=1000, description="config/command that produced the scores")
+    experiment: str | None = Field(
+        None, max_length=1000, description="config/command that produced the scores"
+    )
     pretrained: Pretrained | None = None
     training_data: str = Field(min_length=1, max_length=500)
     params: int = Field(ge=0, description="trainable + frozen parameter count")

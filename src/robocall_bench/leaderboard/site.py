@@ -22,7 +22,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 th,td{border:1px solid #dde;padding:.3em .55em;text-align:right;white-space:nowrap}
 td.t,th.t{text-align:left}th{background:#f4f5f8;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-.ci{color:#777;font-size:.85em}svg{background:#fff;border:1px solid #dde}
+.ci{color:#777;font-size:.8em;display:block}.wrap{overflow-x:auto}svg{background:#fff;border:1px solid #dde}
 .legend text{font-size:11px}.axis text{font-size:10px;fill:#444}
 """
 
@@ -82,7 +82,7 @@ JS = r"""
         if (c.metric) {
           td.appendChild(document.createTextNode(fmt(r[c.key], c.pct)));
           var ci = r[c.key + "_ci"];
-          if (ci) { td.appendChild(el("span", {"class": "ci"}, " [" + fmt(ci[0], c.pct) + ", " + fmt(ci[1], c.pct) + "]")); }
+          if (ci) { td.appendChild(el("span", {"class": "ci"}, "[" + fmt(ci[0], c.pct) + ", " + fmt(ci[1], c.pct) + "]")); }
         } else if (c.num) {
           td.textContent = r[c.key] === null || r[c.key] === undefined ? "-" : String(r[c.key]);
         } else {
@@ -162,7 +162,9 @@ JS = r"""
     b.addEventListener("click", function () { select(t); });
     tablist.appendChild(b);
     var p = el("section", {role: "tabpanel", id: "panel-" + t, "aria-labelledby": "tab-" + t, "data-track": t});
-    p.appendChild(makeTable(t));
+    var wrap = el("div", {"class": "wrap"});
+    wrap.appendChild(makeTable(t));
+    p.appendChild(wrap);
     p.appendChild(el("h3", {}, "DET curves of the top entries"));
     p.appendChild(makeDet(t));
     panels.appendChild(p);
@@ -193,12 +195,12 @@ def render_site(data: dict) -> str:
         f"intervals ({b['n']} replicates). Click a column header to sort; hover a model for its description."
     )
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-        "<link rel=\"icon\" href=\"data:,\"><title>robocall-bench leaderboard</title>"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<link rel="icon" href="data:,"><title>robocall-bench leaderboard</title>'
         f"<style>{CSS}</style></head>\n<body>\n<h1>robocall-bench leaderboard</h1>\n"
-        f"<p class=\"note\">{note}</p>\n"
-        "<div role=\"tablist\" id=\"tabs\" aria-label=\"tracks\"></div>\n<div id=\"panels\"></div>\n"
-        f"<script type=\"application/json\" id=\"lb-data\">{_json_for_script(page)}</script>\n"
+        f'<p class="note">{note}</p>\n'
+        '<div role="tablist" id="tabs" aria-label="tracks"></div>\n<div id="panels"></div>\n'
+        f'<script type="application/json" id="lb-data">{_json_for_script(page)}</script>\n'
         f"<script>{JS}</script>\n</body></html>\n"
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import RcbError
 from ..evaluation.bootstrap import BootstrapConfig
@@ -17,7 +17,7 @@ from ..evaluation.protocol import Protocol, read_protocol
 from ..evaluation.run import EvalSpec, score_block
 from ..evaluation.scorefile import read_scores
 from .safeyaml import load_yaml_file
-from .schema import ENTRY_ID_RE, MAIN_TRACK, TRACK_RE, Entry, track_selection
+from .schema import ENTRY_ID_RE, MAIN_TRACK, TRACK_RE, Corpus, Entry, track_selection
 
 ALLOWED_TOP = {"entry.yaml", "README.md", "scores"}
 
@@ -32,8 +32,8 @@ class LeaderboardConfig:
     score_file_bytes: int = 64 * 1024 * 1024
     entry_bytes: int = 256 * 1024 * 1024
     max_files: int = 32
-    cost: CostModel = CostModel()
-    bootstrap: BootstrapConfig = BootstrapConfig()
+    cost: CostModel = field(default_factory=CostModel)
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     human_cluster: str = "speaker"
     robocall_cluster: str = "system"
     site_top: int = 5
@@ -47,7 +47,9 @@ class Checked:
     entry: Entry | None = None
     errors: list[str] = field(default_factory=list)
     tracks: dict[str, dict] = field(default_factory=dict)
-    scores: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # track -> (scores, labels)
+    scores: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )  # track -> (scores, labels)
 
     @property
     def ok(self) -> bool:
@@ -69,11 +71,19 @@ def load_protocols(root: Path) -> tuple[dict[tuple[str, str], Protocol], list[st
         except RcbError as e:
             errors.append(str(e))
             continue
-        name, version, sha = p.manifest.get("name"), p.manifest.get("version"), p.manifest.get("protocol_sha256")
+        name, version, sha = (
+            p.manifest.get("name"),
+            p.manifest.get("version"),
+            p.manifest.get("protocol_sha256"),
+        )
         if not (name and version):
-            errors.append(f"{d}/manifest.json lacks name/version; copy the corpus's manifest.json beside protocol.tsv")
+            errors.append(
+                f"{d}/manifest.json lacks name/version; copy the corpus's manifest.json beside protocol.tsv"
+            )
         elif sha != p.sha256:
-            errors.append(f"{d}/protocol.tsv sha256 {p.sha256[:12]} differs from its manifest's {str(sha)[:12]}")
+            errors.append(
+                f"{d}/protocol.tsv sha256 {p.sha256[:12]} differs from its manifest's {str(sha)[:12]}"
+            )
         elif (name, version) in found:
             errors.append(f"{d}: a second protocol for corpus {name} {version}")
         else:
@@ -109,8 +119,10 @@ def _layout(entry_dir: Path, cfg: LeaderboardConfig, c: Checked) -> list[Path]:
     for rel in sorted(files):
         if rel.parent == Path("scores"):
             if rel.suffix != ".tsv" or not TRACK_RE.match(rel.stem):
-                c.errors.append(f"{rel}: unknown track file; name it scores/<track>.tsv with track in eval, "
-                                "unseen-systems, unseen-channel, early-<N>s")
+                c.errors.append(
+                    f"{rel}: unknown track file; name it scores/<track>.tsv with track in eval, "
+                    "unseen-systems, unseen-channel, early-<N>s"
+                )
             elif (entry_dir / rel).stat().st_size > cfg.score_file_bytes:
                 c.errors.append(f"{rel}: larger than {cfg.score_file_bytes} bytes")
             else:
@@ -140,6 +152,7 @@ def validate_entry(
         protocols, perr = load_protocols(cfg.root)
         c.errors += perr
     score_files = _layout(entry_dir, cfg, c)
+    raw: object = None
     try:
         raw = load_yaml_file(entry_dir / "entry.yaml", cfg.entry_yaml_bytes)
         c.entry = Entry.model_validate(raw)
@@ -149,33 +162,47 @@ def validate_entry(
         for err in e.errors():
             loc = ".".join(str(x) for x in err["loc"]) or "entry.yaml"
             c.errors.append(f"entry.yaml: {loc}: {err['msg']}")
-    if c.entry is None:
+    if not isinstance(raw, dict):
         return c
-    ent = c.entry
-    if ent.entry_id != entry_dir.name:
-        c.errors.append(f"entry_id {ent.entry_id!r} differs from the directory name {entry_dir.name!r}")
-    proto = protocols.get((ent.corpus.name, ent.corpus.version))
+    # Carry on with whatever parts are valid so that one run lists every reason.
+    entry_id = raw.get("entry_id")
+    if isinstance(entry_id, str) and entry_id != entry_dir.name:
+        c.errors.append(f"entry_id {entry_id!r} differs from the directory name {entry_dir.name!r}")
+    corpus = c.entry.corpus if c.entry else _lenient(Corpus, raw.get("corpus"))
+    if corpus is None:
+        return c
+    proto = protocols.get((corpus.name, corpus.version))
     if proto is None:
         have = ", ".join(f"{n} {v}" for n, v in sorted(protocols)) or "none"
         c.errors.append(
-            f"no committed protocol for corpus {ent.corpus.name} {ent.corpus.version} (have: {have}); "
+            f"no committed protocol for corpus {corpus.name} {corpus.version} (have: {have}); "
             "score the corpus version the leaderboard uses"
         )
         return c
-    if ent.corpus.protocol_sha256 != proto.sha256:
+    if corpus.protocol_sha256 != proto.sha256:
         c.errors.append(
-            f"corpus.protocol_sha256 {ent.corpus.protocol_sha256[:12]} does not match the leaderboard's protocol "
-            f"{proto.sha256[:12]} for {ent.corpus.name} {ent.corpus.version}"
+            f"corpus.protocol_sha256 {corpus.protocol_sha256[:12]} does not match the leaderboard's protocol "
+            f"{proto.sha256[:12]} for {corpus.name} {corpus.version}"
         )
     tracks = {p.stem: p for p in score_files}
     if MAIN_TRACK not in tracks:
         c.errors.append(f"scores/{MAIN_TRACK}.tsv is missing: the main track is required")
     _score_tracks(c, tracks, proto, cfg, with_ci)
-    _check_reported(c, cfg)
+    if c.entry is not None:
+        _check_reported(c, cfg)
     return c
 
 
-def _score_tracks(c: Checked, tracks: dict[str, Path], proto: Protocol, cfg: LeaderboardConfig, with_ci: bool) -> None:
+def _lenient(model: type[BaseModel], value: object) -> BaseModel | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _score_tracks(
+    c: Checked, tracks: dict[str, Path], proto: Protocol, cfg: LeaderboardConfig, with_ci: bool
+) -> None:
     for track, path in sorted(tracks.items()):
         split, ptrack = track_selection(track)
         try:
@@ -192,8 +219,7 @@ def _score_tracks(c: Checked, tracks: dict[str, Path], proto: Protocol, cfg: Lea
 def _check_reported(c: Checked, cfg: LeaderboardConfig) -> None:
     for track, metrics in (c.entry.reported or {}).items():
         if track not in c.tracks:
-            if not any(e.startswith(f"scores/{track}.tsv") for e in c.errors):
-                c.errors.append(f"reported.{track}: no scores/{track}.tsv to check it against")
+            c.errors.append(f"reported.{track}: no valid scores/{track}.tsv to check it against")
             continue
         for name, value in metrics.items():
             got = c.tracks[track][name]["value"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..audio import CLIP_FRACTION, check_audio, clipping_rate, read_audio, resample
+from ..audio import CLIP_FRACTION, MIN_SECONDS, check_audio, clipping_rate, read_audio, resample
+from ..corpus.segment import trim_silence
 from ..errors import BadAudioError, SourceMissingError
 
 # Below this rate a file cannot feed an 8 kHz telephone channel without inventing bandwidth.
@@ -20,7 +21,8 @@ MIN_RATE = 8000
 class SourceItem:
     """One human recording (or a group of clips read as one, e.g. a digit string).
 
-    files: absolute paths read in order and joined by ``gaps`` seconds of silence;
+    files: absolute paths read in order and joined by ``gaps`` seconds of silence (each clip's
+    own leading/trailing silence dropped first when ``trim_clips``);
     duration: total seconds; speaker: globally unique ("librispeech:1688").
     """
 
@@ -33,6 +35,7 @@ class SourceItem:
     text: str | None = None
     gender: str | None = None
     gaps: tuple[float, ...] = field(default_factory=tuple)
+    trim_clips: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,10 @@ def probe(path: Path) -> tuple[float, str | None]:
         return 0.0, "empty audio (0 frames); remove or replace the file"
     if info.samplerate < MIN_RATE:
         return 0.0, f"sample rate {info.samplerate} Hz < {MIN_RATE} Hz; resample the source to >= 8 kHz"
-    return info.frames / info.samplerate, None
+    dur = info.frames / info.samplerate
+    if dur < MIN_SECONDS:
+        return 0.0, f"too short ({dur:.3f} s < {MIN_SECONDS} s); drop it"
+    return dur, None
 
 
 def load_item(item: SourceItem, start: float = 0.0, stop: float | None = None) -> tuple[np.ndarray, int]:
@@ -102,7 +108,8 @@ def load_item(item: SourceItem, start: float = 0.0, stop: float | None = None) -
         for i, f in enumerate(item.files):
             y, r = read_audio(f)
             sr = sr or r
-            parts.append(resample(y, r, sr))
+            y = resample(y, r, sr)
+            parts.append(trim_silence(y, sr) if item.trim_clips else y)
             if i < len(item.gaps):
                 parts.append(np.zeros(int(item.gaps[i] * sr), np.float32))
         x = np.concatenate(parts)

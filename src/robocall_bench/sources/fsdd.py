@@ -24,7 +24,7 @@ class FsddSource(HumanSource):
     def __init__(
         self,
         group_size: tuple[int, int] | list[int] = (4, 8),
-        gap: tuple[float, float] | list[float] = (0.05, 0.3),
+        gap: tuple[float, float] | list[float] = (0.05, 0.25),
         **kw,
     ) -> None:
         super().__init__(**kw)
@@ -68,9 +68,11 @@ class FsddSource(HumanSource):
                         language=self.language,
                         files=tuple(str(g[0]) for g in group),
                         duration=sum(g[2] for g in group) + sum(gaps),
-                        text=" ".join(DIGIT_WORDS[g[1]] for g in group).capitalize() + ".",
+                        # commas: read as a number string, as people (and robocalls) read them
+                        text=", ".join(DIGIT_WORDS[g[1]] for g in group).capitalize() + ".",
                         gender=(genders.get(spk) or "")[:1].upper() or None,
                         gaps=gaps,
+                        trim_clips=True,
                     )
                 )
                 k += 1

@@ -1,0 +1,142 @@
+"""`rcb leaderboard build` (ranking, outputs, staleness check) and `rcb leaderboard reproduce`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from robocall_bench.cli import main
+from robocall_bench.errors import RcbError
+from robocall_bench.evaluation.bootstrap import BootstrapConfig
+from robocall_bench.leaderboard.build import build, render_all
+from robocall_bench.leaderboard.reproduce import reproduce
+from robocall_bench.leaderboard.validate import LeaderboardConfig
+from test_eval_fixtures import make_leaderboard
+
+BOOT = ["bootstrap.n=50"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path]:
+    corpus, lb = make_leaderboard(tmp_path_factory.mktemp("lbb"))
+    assert main(["leaderboard", "build", f"root={lb}", *BOOT]) == 0
+    return corpus, lb
+
+
+@pytest.fixture
+def lb(built, tmp_path) -> Path:
+    root = tmp_path / "lb"
+    shutil.copytree(built[1], root)
+    return root
+
+
+def cfg(root: Path) -> LeaderboardConfig:
+    return LeaderboardConfig(root=root, bootstrap=BootstrapConfig(n=50))
+
+
+def test_outputs_rank_and_content(built) -> None:
+    _, lb = built
+    data = json.loads((lb / "leaderboard.json").read_text())
+    assert data["schema"] == "robocall-bench/leaderboard" and data["schema_version"] == 1
+    assert data["tracks"] == ["eval", "unseen-systems", "unseen-channel", "early-2s"]
+    ents = data["entries"]
+    assert [e["entry_id"] for e in ents] != [] and len(ents) == 2
+    key = [(e["tracks"]["eval"]["eer"]["value"], e["tracks"]["eval"]["min_dcf"]["value"]) for e in ents]
+    assert key == sorted(key) and [e["rank"] for e in ents] == [1, 2]
+    for e in ents:
+        for t in data["tracks"]:
+            m = e["tracks"][t]
+            for k in ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc"):
+                lo, hi = m[k]["ci"]
+                assert lo <= m[k]["value"] <= hi
+    assert {d["entry_id"] for d in data["det"]["eval"]} == {"pitch-variance", "spectral-flatness"}
+    rows = list(csv.DictReader(io.StringIO((lb / "leaderboard.csv").read_text())))
+    assert len(rows) == 8 and {r["track"] for r in rows} == set(data["tracks"])
+    readme = (lb / "README.md").read_text()
+    assert (
+        "## Track `eval` (main)" in readme
+        and "`pitch-variance`" in readme
+        and "`spectral-flatness`" in readme
+    )
+    html = (lb / "site" / "index.html").read_text()
+    assert 'id="lb-data"' in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_check_passes_then_detects_stale_outputs(lb: Path, capsys) -> None:
+    assert main(["leaderboard", "build", f"root={lb}", "check=true", *BOOT]) == 0
+    f = lb / "entries" / "spectral-flatness" / "scores" / "eval.tsv"
+    lines = f.read_text().splitlines()
+    uid, v = lines[1].split("\t")
+    lines[1] = f"{uid}\t{float(v) + 100.0!r}"
+    f.write_text("\n".join(lines) + "\n")
+    edit = yaml.safe_load((f.parents[1] / "entry.yaml").read_text())
+    edit["reported"] = None
+    (f.parents[1] / "entry.yaml").write_text(yaml.safe_dump(edit))
+    assert main(["leaderboard", "build", f"root={lb}", "check=true", *BOOT]) == 2
+    assert "leaderboard outputs are stale" in capsys.readouterr().err
+    with pytest.raises(RcbError, match=r"leaderboard.json \(differs\)"):
+        build(cfg(lb), check=True)
+    (lb / "README.md").unlink()
+    with pytest.raises(RcbError, match=r"README.md \(missing\)"):
+        build(cfg(lb), check=True)
+
+
+def test_build_is_deterministic(lb: Path) -> None:
+    assert render_all(cfg(lb)) == render_all(cfg(lb))
+
+
+def test_build_refuses_bad_and_duplicate_entries(lb: Path) -> None:
+    shutil.copytree(lb / "entries" / "pitch-variance", lb / "entries" / "pitch-variance-2")
+    with pytest.raises(RcbError) as e:
+        build(cfg(lb))
+    msg = str(e.value)
+    assert "duplicate entry_id 'pitch-variance' in pitch-variance and pitch-variance-2" in msg
+    assert "pitch-variance-2: entry_id 'pitch-variance' differs" in msg
+
+
+def test_tie_on_eer_broken_by_min_dcf_then_id(lb: Path) -> None:
+    src = lb / "entries" / "pitch-variance"
+    for name in ("aaa-copy", "zzz-copy"):
+        shutil.copytree(src, lb / "entries" / name)
+        d = yaml.safe_load((lb / "entries" / name / "entry.yaml").read_text())
+        d["entry_id"] = name
+        (lb / "entries" / name / "entry.yaml").write_text(yaml.safe_dump(d))
+    data = json.loads(render_all(cfg(lb))["leaderboard.json"])
+    ids = [e["entry_id"] for e in data["entries"]]
+    first = ids.index("aaa-copy")
+    assert ids[first : first + 3] == ["aaa-copy", "pitch-variance", "zzz-copy"]
+
+
+def test_empty_leaderboard(tmp_path: Path) -> None:
+    out = render_all(cfg(tmp_path / "lb"))
+    assert b"No entries yet." in out["README.md"]
+    assert json.loads(out["leaderboard.json"])["entries"] == []
+
+
+def test_reproduce(built, lb: Path, capsys) -> None:
+    corpus, _ = built
+    c = replace(cfg(lb), bootstrap=BootstrapConfig(n=0))
+    lines = reproduce(lb / "entries" / "spectral-flatness", corpus, c)
+    assert len(lines) == 4 and all(line.endswith("(OK)") for line in lines)
+    # a tampered score no longer reproduces
+    f = lb / "entries" / "pitch-variance" / "scores" / "early-2s.tsv"
+    lines = f.read_text().splitlines()
+    uid, v = lines[2].split("\t")
+    lines[2] = f"{uid}\t{float(v) + 0.5!r}"
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RcbError, match=r"does not reproduce:\n  - early-2s: max \|difference\| 0.5"):
+        reproduce(lb / "entries" / "pitch-variance", corpus, c)
+    # no recipe: a clear message
+    e = lb / "entries" / "spectral-flatness"
+    d = yaml.safe_load((e / "entry.yaml").read_text())
+    d.pop("reproduce")
+    (e / "entry.yaml").write_text(yaml.safe_dump(d))
+    assert main(["leaderboard", "reproduce", f"root={lb}", f"entry={e}", f"corpus={corpus}"]) == 2
+    assert "has no reproducible recipe" in capsys.readouterr().err
