@@ -16,7 +16,13 @@ from robocall_bench.errors import RcbError
 from robocall_bench.seeding import rng_for
 
 SR = 16000
-BARE = {"eq": False, "rir": False, "noise": False, "frame_loss": False, "gain": False}  # loudness + codec only
+BARE = {
+    "eq": False,
+    "rir": False,
+    "noise": False,
+    "frame_loss": False,
+    "gain": False,
+}  # loudness + codec only
 
 
 def voiced(sr: int = SR, seconds: float = 2.0, level: float = 0.1, n_harm: int | None = None) -> np.ndarray:
@@ -251,10 +257,10 @@ def test_configs_instantiate_and_match_defaults():
 
 
 def test_eq_removes_long_term_spectral_tilt():
+    from scipy.signal import butter, lfilter
+
     from robocall_bench.channel.eq import ltas_db, target_db
     from robocall_bench.corpus.features import shortcut_features
-
-    from scipy.signal import butter, lfilter
 
     bright = voiced(SR, 3.0, n_harm=40)
     dull = lfilter(*butter(1, 400, fs=SR), bright).astype(np.float32)  # a 'dark' voice or microphone

@@ -20,10 +20,7 @@ CENTRES = 1000.0 * 2.0 ** (np.arange(-10, 9) / 3.0)  # 99 Hz ... 6.3 kHz
 def ltas_db(x: np.ndarray, sr: int, rel_db: float = 40.0) -> np.ndarray:
     """LTAS of the active frames of ``x`` (shape (T,)) in third-octave bands; returns (len(CENTRES),) dB."""
     n = x.size // N_FFT
-    if n == 0:
-        frames = np.pad(x, (0, N_FFT - x.size))[None]
-    else:
-        frames = x[: n * N_FFT].reshape(n, N_FFT)
+    frames = x[: n * N_FFT].reshape(n, N_FFT) if n else np.pad(x, (0, N_FFT - x.size))[None]
     pw = np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)) ** 2
     e = pw.sum(axis=1) + 1e-20
     active = e > e.max() * 10 ** (-rel_db / 10)
@@ -41,7 +38,9 @@ def target_db(tilt_db_per_oct: float) -> np.ndarray:
     return tilt_db_per_oct * np.maximum(0.0, np.log2(CENTRES / 500.0))
 
 
-def equalise(x: np.ndarray, sr: int, tilt_db_per_oct: float, max_db: float = 15.0) -> tuple[np.ndarray, list[float]]:
+def equalise(
+    x: np.ndarray, sr: int, tilt_db_per_oct: float, max_db: float = 15.0
+) -> tuple[np.ndarray, list[float]]:
     """Filter ``x`` (shape (T,)) so its LTAS follows :func:`target_db`; returns (y (T,), band gains dB).
 
     Gains are level-neutral over 300-3400 Hz and clipped to +-``max_db``; the filter is a
@@ -52,7 +51,7 @@ def equalise(x: np.ndarray, sr: int, tilt_db_per_oct: float, max_db: float = 15.
     tel = (CENTRES >= 300) & (CENTRES <= 3400)
     gains = np.clip(gains - gains[tel].mean(), -max_db, max_db)
     nyq = sr / 2.0
-    keep = CENTRES < nyq * 0.95
+    keep = nyq * 0.95 > CENTRES
     f = np.concatenate([[0.0], CENTRES[keep] / nyq, [1.0]])
     g = 10 ** (np.concatenate([[gains[keep][0]], gains[keep], [gains[keep][-1]]]) / 20)
     h = firwin2(255, f, g)
