@@ -97,16 +97,20 @@ def group_index(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def group(scores: np.ndarray, labels: np.ndarray) -> Grouped:
     """Collapse ``scores`` (n,) with boolean ``labels`` (n,) into per-distinct-score class counts."""
-    # Plain sorts and sorted-needle searches instead of an argsort: several times faster at 10M
-    # trials, because numpy's value sort is vectorised and its indirect sort is not.
+    # Sort each class by value, then merge the two sorted runs with a stable argsort (timsort
+    # merges runs in linear time): several times faster at 10M trials than one indirect sort of
+    # everything, because numpy's value sort is vectorised and its indirect quicksort is not.
     sp, sn = np.sort(scores[labels]), np.sort(scores[~labels])
-    a = np.sort(scores)
+    c = np.concatenate((sp, sn))
+    order = np.argsort(c, kind="stable")
+    a = c[order]
     new = np.empty(a.size, dtype=bool)
     new[:1] = True
     np.not_equal(a[1:], a[:-1], out=new[1:])
-    u = a[new]
-    pos = np.bincount(np.searchsorted(u, sp), minlength=u.size).astype(np.float64)
-    neg = np.bincount(np.searchsorted(u, sn), minlength=u.size).astype(np.float64)
+    starts = np.flatnonzero(new)
+    u = a[starts]
+    pos = np.add.reduceat(order < sp.size, starts, dtype=np.int64).astype(np.float64)
+    neg = np.diff(np.append(starts, a.size)).astype(np.float64) - pos
     return Grouped(u, pos, neg)
 
 
