@@ -264,9 +264,10 @@ def test_eq_removes_long_term_spectral_tilt():
 
     bright = voiced(SR, 3.0, n_harm=40)
     dull = lfilter(*butter(1, 400, fs=SR), bright).astype(np.float32)  # a 'dark' voice or microphone
-    ch = TelephoneChannel(**{**BARE, "eq": {"tilt_db_per_oct": [-6.0, -6.0]}})
+    nolim = {"crest_db": None}
+    ch = TelephoneChannel(**{**BARE, "loudness": nolim, "eq": {"tilt_db_per_oct": [-6.0, -6.0]}})
     outs = [ch.apply(x, SR, np.random.default_rng(0), codec="pcm16").audio for x in (dull, bright)]
-    plain = TelephoneChannel(**BARE)
+    plain = TelephoneChannel(**{**BARE, "loudness": nolim})
     ref = [plain.apply(x, SR, np.random.default_rng(0), codec="pcm16").audio for x in (dull, bright)]
     before = [shortcut_features(y, 8000)["spectral_rolloff"] for y in ref]
     after = [shortcut_features(y, 8000)["spectral_rolloff"] for y in outs]
@@ -274,3 +275,14 @@ def test_eq_removes_long_term_spectral_tilt():
     tel = slice(5, 15)  # third-octave bands 315 Hz ... 3.2 kHz
     spread = [np.ptp((ltas_db(a, 8000) - ltas_db(b, 8000))[tel]) for a, b in (ref, outs)]
     assert spread[1] < 0.5 * spread[0] and len(target_db(-6.0)) == len(ltas_db(outs[0], 8000))
+
+
+def test_agc_limits_crest_factor_for_both_classes():
+    peaky = voiced(SR, 2.0)
+    peaky[1000:1010] = 0.9  # clicks: a crest factor far above speech
+    ch = TelephoneChannel(**{**BARE, "loudness": {"crest_db": [16.0, 16.0], "target_dbfs": [-26.0, -26.0]}})
+    y = ch.apply(peaky, SR, np.random.default_rng(0), codec="pcm16").audio
+    rms_db = 20 * np.log10(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
+    peak_db = 20 * np.log10(np.max(np.abs(y)))
+    assert peak_db <= -26.0 + 16.0 + 0.05  # limiter threshold: target level + crest
+    assert abs(rms_db + 26.0) < 2.5  # the clicks' energy is gone, the speech level stays

@@ -50,6 +50,10 @@ def test_outputs_and_protocol(tiny):
     assert m["counts"]["total"]["utterances"] == len(rows)
     meta = [json.loads(line) for line in (tiny / "metadata.jsonl").read_text().splitlines()]
     assert all(x["chain"] and x["sample_rate"] == 8000 for x in meta)
+    cut = {x["utt_id"]: x["cut_s"] for x in meta}
+    assert all(cut[x["pair"]] == x["cut_s"] for x in meta)  # pairs share one speech length
+    label = {r["utt_id"]: r["label"] for r in rows}
+    assert all({label[x["utt_id"]], label[x["pair"]]} == {"human", "robocall"} for x in meta)
     card = (tiny / "README.md").read_text()
     assert card.startswith("---\n") and "license" in card and "Known limits" in card
     assert verify(tiny)

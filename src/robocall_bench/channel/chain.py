@@ -13,7 +13,8 @@ Order of the chain, following the physical path of a call:
 4. ``band``       handset/network band: resample to 8 kHz (16 kHz wideband) and band-pass
                   300-3400 Hz (50-7000 Hz), zero DC;
 5. ``loudness``   the phone's AGC: normalise to a drawn target level (P.56 active speech level or
-                  RMS) *before* the encoder, with a smooth peak limiter so nothing clips;
+                  RMS) *before* the encoder, with a smooth peak limiter at a drawn crest factor
+                  (``crest_db`` above the target; the same for both classes) so nothing clips;
 6. ``codec``      encode/decode round trip (G.711, GSM, G.721, Opus, MP3, AMR-NB), length kept and
                   constant codec delay compensated;
 7. ``frame_loss`` packets lost in the network after encoding, concealed at the receiver by
@@ -139,12 +140,15 @@ class TelephoneChannel:
         if st["loudness"]:
             c = st["loudness"]
             target = uniform(r[2], c["target_dbfs"])
+            ceiling = float(c["peak_ceiling"])
+            if c.get("crest_db"):  # AGC limiter: peaks at most crest_db above the target level
+                ceiling = min(ceiling, 10 ** ((target + uniform(r[2], c["crest_db"])) / 20))
             chain.append(
                 {
                     "step": "loudness",
                     "method": c["method"],
                     "target_dbfs": target,
-                    "peak_ceiling": c["peak_ceiling"],
+                    "peak_ceiling": ceiling,
                 }
             )
         name = codec if codec is not None else self._draw_codec(r[3])

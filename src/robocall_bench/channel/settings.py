@@ -19,7 +19,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "eq": {"p": 1.0, "tilt_db_per_oct": [-8.0, -3.0], "max_db": 15.0},
     "rir": {"p": 0.3, "synthetic_p": 0.5, "rt60_s": [0.15, 0.6], "drr_db": [0.0, 12.0]},
     "noise": {"p": 1.0, "snr_db": [5.0, 30.0], "types": {"file": 0.5, "white": 0.1, "pink": 0.25, "brown": 0.15}},
-    "loudness": {"method": "asl", "target_dbfs": [-29.0, -23.0], "peak_ceiling": 0.98},
+    "loudness": {"method": "rms", "target_dbfs": [-29.0, -23.0], "peak_ceiling": 0.98, "crest_db": [15.0, 19.0]},
     "frame_loss": {
         "p": 1.0, "loss_prob": [0.0, 0.03], "frame_ms": 20.0, "bursty_p": 0.5, "mean_burst_frames": 2.0,
         "attenuation_db": 6.0, "fade_ms": 2.5,

@@ -24,7 +24,7 @@ from ..errors import RcbError
 from .assemble import assemble
 from .plan import UttPlan
 from .prepare import Prepared, prepare
-from .render import RenderContext, _init_worker, _work, is_done, render_one
+from .render import RenderContext, _init_worker, _work, is_done, make_pairs, render_pair
 
 console = Console()
 
@@ -42,8 +42,10 @@ def parse_shard(shard: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def render_all(prep: Prepared, out: Path, todo: list[UttPlan], num_workers: int) -> dict[str, float]:
-    """Render ``todo`` with a rich progress bar; returns summed stage seconds (+ audio_s, wall)."""
+def render_all(
+    prep: Prepared, out: Path, todo: list[tuple[UttPlan, UttPlan]], num_workers: int
+) -> dict[str, float]:
+    """Render (human, robocall) pairs with a rich progress bar; returns summed stage seconds (+ audio_s, wall)."""
     ctx = RenderContext(
         out=out, engines=prep.engines, channel=prep.channel, channel_name=str(prep.cfg.channel_name)
     )
@@ -52,7 +54,7 @@ def render_all(prep: Prepared, out: Path, todo: list[UttPlan], num_workers: int)
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TimeRemainingColumn(), TextColumn("{task.fields[audio]:.0f} s audio"))  # fmt: skip
     with Progress(*cols, console=console, transient=False) as bar:
-        task = bar.add_task("rendering", total=len(todo), audio=0.0)
+        task = bar.add_task("rendering pairs", total=len(todo), audio=0.0)
 
         def take(t: dict[str, float]) -> None:
             for k, v in t.items():
@@ -60,11 +62,11 @@ def render_all(prep: Prepared, out: Path, todo: list[UttPlan], num_workers: int)
             bar.update(task, advance=1, audio=totals["audio_s"])
 
         if num_workers <= 1:
-            for u in todo:
-                take(render_one(u, ctx)[1])
+            for p in todo:
+                take(render_pair(p, ctx)[1])
         else:
             # Group by system so each worker loads few engines; fork shares the scanned inputs.
-            order = sorted(todo, key=lambda u: (u.system, u.utt_id))
+            order = sorted(todo, key=lambda p: (p[1].system, p[0].utt_id))
             with ProcessPoolExecutor(num_workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
                                      initargs=(ctx,)) as ex:  # fmt: skip
                 for _, t in ex.map(_work, order, chunksize=4):
@@ -87,11 +89,12 @@ def build(cfg: DictConfig) -> tuple[dict | None, dict[str, float]]:
     t_prep = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    todo = prep.plan if shard is None else [u for k, u in enumerate(prep.plan) if k % shard[1] == shard[0]]
-    pending = [u for u in todo if not is_done(out, u)]
+    pairs = make_pairs(prep.plan)
+    todo = pairs if shard is None else [p for k, p in enumerate(pairs) if k % shard[1] == shard[0]]
+    pending = [p for p in todo if not (is_done(out, p[0]) and is_done(out, p[1]))]
     console.print(
         f"[bold]{cfg.name} {cfg.version}[/] preset={cfg.preset_name} seed={cfg.seed}: {len(prep.plan)} utterances "
-        f"planned, {len(todo) - len(pending)} already rendered, {len(pending)} to render with {cfg.num_workers} "
+        f"planned, {len(todo) - len(pending)} of {len(todo)} pairs already rendered, {len(pending)} to render with {cfg.num_workers} "
         f"worker(s){'' if shard is None else f' (shard {shard[0]}/{shard[1]})'} -> {out}"
     )
     timings = render_all(prep, out, pending, int(cfg.num_workers))

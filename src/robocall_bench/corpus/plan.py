@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,7 +40,12 @@ class PlanConfig:
 
 @dataclass(frozen=True)
 class UttPlan:
-    """One utterance to render. ``key`` is the internal unique key; ``utt_id`` is blind to the label."""
+    """One utterance to render. ``key`` is the internal unique key; ``utt_id`` is blind to the label.
+
+    Every robocall is paired with one human utterance of the same split, language and track
+    (``pair`` holds the partner's utt_id); a pair is rendered together and cut to a common
+    length, so duration cannot separate the classes.
+    """
 
     utt_id: str
     key: str
@@ -58,6 +63,7 @@ class UttPlan:
     pad_s: tuple[float, float]
     codec: str
     seed: int
+    pair: str = ""
     item: SourceItem | None = None
     start: float = 0.0
     stop: float | None = None
@@ -111,18 +117,10 @@ def human_windows(item: SourceItem, cfg: PlanConfig, rng) -> list[tuple[float, f
     return out
 
 
-def paired_target(h: UttPlan, edge_silence_s: float = 0.5) -> float:
-    """Target length of the robocall paired with human ``h``: the human's target, or less when the
-    human recording is shorter (its span minus typical edge silence), so lengths match pairwise."""
-    assert h.item is not None
-    span = (h.stop if h.stop is not None else h.item.duration) - h.start
-    return round(min(h.target_s, max(0.5, span - edge_silence_s)), 3)
-
-
 def script_chunk(script: Script, target_s: float, rng, split_sentences) -> str:
-    """Enough whole sentences of ``script`` (from a drawn start) to fill ``target_s`` plus 1.5 s."""
+    """Enough whole sentences of ``script`` (from a drawn start) to fill ``target_s`` plus 2.5 s (fast voices)."""
     sents = split_sentences(script.text, script.language) or [script.text]
-    need = (target_s + 1.5) * CHARS_PER_S.get(script.language, 12.0)
+    need = (target_s + 2.5) * CHARS_PER_S.get(script.language, 12.0)
     start = int(rng.integers(0, len(sents))) if rng.random() < 0.3 else 0
     out: list[str] = []
     for s in sents[start:] + sents[:start]:
@@ -255,7 +253,7 @@ def make_plan(
                 r = rng_for(seed, key)
                 track = h.track
                 system = pick_unseen() if track == "unseen-systems" else pick_seen()
-                target = paired_target(h)
+                target = h.target_s  # the pair is cut to a common length when rendered
                 if pick_text and (r.random() < frac or not origins):
                     tid, text = pick_text()
                     fam, origin = f"text:{tid}", "rendition"
@@ -272,9 +270,11 @@ def make_plan(
                         language=lang, system=system, speaker=system, source=origin, text=text, text_id=tid,
                         family=fam, target_s=round(target, 3),
                         pad_s=tuple(round(float(p), 3) for p in r.uniform(*cfg.pad_s, size=2)),
-                        codec=draw_codec(track, r), seed=derive_seed(seed, key, "render"),
+                        codec=draw_codec(track, r), seed=derive_seed(seed, key, "render"), pair=h.utt_id,
                     )
                 )  # fmt: skip
+    partner = {u.pair: u.utt_id for u in utts if u.pair}
+    utts = [replace(u, pair=partner[u.utt_id]) if u.label == "human" else u for u in utts]
     utts.sort(key=lambda u: (SPLITS.index(u.split), u.utt_id))
     if len({u.utt_id for u in utts}) != len(utts):
         raise RcbError("internal: utterance id collision; change the seed")

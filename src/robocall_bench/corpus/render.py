@@ -1,4 +1,4 @@
-"""Rendering planned utterances: source audio or TTS -> duration policy -> telephone channel -> FLAC.
+"""Rendering planned pairs: source audio / TTS -> common length -> telephone channel -> FLAC.
 
 Each utterance is a pure function of its plan entry and seed, so rendering order, worker count
 and sharding never change a byte. Finished utterances (FLAC + sidecar JSON, both written by
@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..audio import atomic_write_text, write_flac
 from ..errors import BadAudioError, RcbError
 from ..seeding import rng_for
 from ..sources.base import load_item
 from .plan import UttPlan
-from .segment import fit_duration
+from .segment import cut_at_pause, pad_silence, trim_silence
 
 
 @dataclass
@@ -39,42 +41,37 @@ def meta_path(out: Path, u: UttPlan) -> Path:
 
 
 def is_done(out: Path, u: UttPlan) -> bool:
-    """True when both the FLAC and its sidecar exist (the sidecar is written last)."""
-    return meta_path(out, u).is_file() and (out / u.path).is_file()
+    """True when the sidecar exists (written last) and, unless skipped, the FLAC too."""
+    m = meta_path(out, u)
+    return m.is_file() and ((out / u.path).is_file() or '"skipped"' in m.read_text(encoding="utf-8"))
 
 
-def render_one(u: UttPlan, ctx: RenderContext) -> tuple[dict, dict[str, float]]:
-    """Render ``u`` and write its FLAC and sidecar; returns (sidecar dict, stage seconds).
-
-    A source file that turns out unusable gives a sidecar with ``skipped`` set (no FLAC), so the
-    reason reaches the manifest and reruns do not retry it.
-    """
-    t: dict[str, float] = {}
+def _speech(u: UttPlan, ctx: RenderContext, t: dict[str, float]) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """The utterance's raw speech, leading/trailing silence trimmed: ((T,), rate, provenance)."""
     t0 = time.perf_counter()
-    extra: dict[str, Any] = {}
-    try:
-        if u.label == "human":
-            assert u.item is not None
-            x, sr = load_item(u.item, u.start, u.stop)
-            extra["source_files"] = list(u.item.files)
-            extra["window"] = [u.start, u.stop]
-            t["load"] = time.perf_counter() - t0
-            t["load_audio"] = len(x) / sr
-        else:
-            syn = ctx.engines[u.system].synthesize(u.text or "", u.language, rng_for(u.seed, "tts"))
-            x, sr = syn.audio, syn.sample_rate
-            extra["tts_params"] = syn.params
-            t[f"tts:{u.system}"] = time.perf_counter() - t0
-            t[f"tts_audio:{u.system}"] = len(x) / sr
-    except BadAudioError as e:
-        meta = {"utt_id": u.utt_id, "key": u.key, "skipped": e.reason, "file": e.path}
-        atomic_write_text(meta_path(ctx.out, u), json.dumps(meta, sort_keys=True))
-        return meta, t
+    if u.label == "human":
+        assert u.item is not None
+        x, sr = load_item(u.item, u.start, u.stop)
+        extra: dict[str, Any] = {"source_files": list(u.item.files), "window": [u.start, u.stop]}
+        t["load"] = t.get("load", 0.0) + time.perf_counter() - t0
+        t["load_audio"] = t.get("load_audio", 0.0) + len(x) / sr
+    else:
+        syn = ctx.engines[u.system].synthesize(u.text or "", u.language, rng_for(u.seed, "tts"))
+        x, sr, extra = syn.audio, syn.sample_rate, {"tts_params": syn.params}
+        t[f"tts:{u.system}"] = time.perf_counter() - t0
+        t[f"tts_audio:{u.system}"] = len(x) / sr
+    return trim_silence(x, sr), sr, extra
+
+
+def _finish(
+    u: UttPlan, x: np.ndarray, sr: int, cut_s: float, extra: dict, ctx: RenderContext, t: dict
+) -> dict:
+    """Cut ``x`` (T,) to ``cut_s`` at a pause, pad, pass through the channel, write FLAC + sidecar."""
     t1 = time.perf_counter()
-    y = fit_duration(x, sr, u.target_s, u.pad_s)
+    y = pad_silence(cut_at_pause(x, sr, cut_s), sr, u.pad_s)
     res = ctx.channel.apply(y, sr, rng_for(u.seed, "channel"), codec=u.codec)
     t2 = time.perf_counter()
-    t["channel"] = t2 - t1
+    t["channel"] = t.get("channel", 0.0) + t2 - t1
     if res.codec != u.codec:
         raise RcbError(f"internal: channel applied {res.codec} instead of planned {u.codec}")
     data = write_flac(ctx.out / u.path, res.audio, res.sample_rate)
@@ -82,6 +79,8 @@ def render_one(u: UttPlan, ctx: RenderContext) -> tuple[dict, dict[str, float]]:
     meta = {
         "utt_id": u.utt_id,
         "key": u.key,
+        "pair": u.pair,
+        "cut_s": round(cut_s, 4),
         "duration": round(duration, 4),
         "sample_rate": res.sample_rate,
         "snr_db": None if res.snr_db is None else round(float(res.snr_db), 2),
@@ -91,9 +90,43 @@ def render_one(u: UttPlan, ctx: RenderContext) -> tuple[dict, dict[str, float]]:
         **extra,
     }
     atomic_write_text(meta_path(ctx.out, u), json.dumps(meta, sort_keys=True, default=_jsonable))
-    t["write"] = time.perf_counter() - t2
-    t["audio_s"] = duration
-    return meta, t
+    t["write"] = t.get("write", 0.0) + time.perf_counter() - t2
+    t["audio_s"] = t.get("audio_s", 0.0) + duration
+    return meta
+
+
+def _skip(u: UttPlan, ctx: RenderContext, reason: str, path: str) -> dict:
+    meta = {"utt_id": u.utt_id, "key": u.key, "skipped": reason, "file": path}
+    atomic_write_text(meta_path(ctx.out, u), json.dumps(meta, sort_keys=True))
+    return meta
+
+
+def render_pair(pair: tuple[UttPlan, UttPlan], ctx: RenderContext) -> tuple[list[dict], dict[str, float]]:
+    """Render a (human, robocall) pair; returns (their sidecars, stage seconds).
+
+    Both are trimmed, then cut to one common length (the planned target, or the shorter of the
+    two when a recording or rendition is shorter), so duration carries no label. A source file
+    that turns out unusable skips both members with the reason (recorded in the manifest; reruns
+    do not retry it).
+    """
+    h, r = pair
+    t: dict[str, float] = {}
+    try:
+        xh, srh, eh = _speech(h, ctx, t)
+    except BadAudioError as e:
+        return [
+            _skip(h, ctx, e.reason, e.path),
+            _skip(r, ctx, f"pair partner skipped: {e.reason}", e.path),
+        ], t
+    xr, srr, er = _speech(r, ctx, t)
+    cut = min(h.target_s, xh.size / srh, xr.size / srr)
+    return [_finish(h, xh, srh, cut, eh, ctx, t), _finish(r, xr, srr, cut, er, ctx, t)], t
+
+
+def make_pairs(plan: list[UttPlan]) -> list[tuple[UttPlan, UttPlan]]:
+    """(human, robocall) pairs of ``plan`` in plan order of the human member."""
+    by_id = {u.utt_id: u for u in plan}
+    return [(u, by_id[u.pair]) for u in plan if u.label == "human"]
 
 
 def _jsonable(o: Any) -> Any:
@@ -118,6 +151,6 @@ def _init_worker(ctx: RenderContext) -> None:
         pass
 
 
-def _work(u: UttPlan) -> tuple[dict, dict[str, float]]:
+def _work(pair: tuple[UttPlan, UttPlan]) -> tuple[list[dict], dict[str, float]]:
     assert _CTX is not None
-    return render_one(u, _CTX)
+    return render_pair(pair, _CTX)

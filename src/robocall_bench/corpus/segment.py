@@ -45,8 +45,12 @@ def cut_at_pause(x: np.ndarray, sr: int, target_s: float, search_s: float = 0.4)
     return y
 
 
+def pad_silence(x: np.ndarray, sr: int, pad_s: tuple[float, float]) -> np.ndarray:
+    """Prepend/append (lead, trail) seconds of zeros to ``x`` (T,); the channel's noise fills them."""
+    lead, trail = (np.zeros(int(p * sr), np.float32) for p in pad_s)
+    return np.concatenate([lead, x.astype(np.float32), trail])
+
+
 def fit_duration(x: np.ndarray, sr: int, target_s: float, pad_s: tuple[float, float]) -> np.ndarray:
     """Trim, cut to ``target_s`` at a pause, then pad (lead, trail) seconds of zeros; shape (T',)."""
-    y = cut_at_pause(trim_silence(x, sr), sr, target_s)
-    lead, trail = (np.zeros(int(p * sr), np.float32) for p in pad_s)
-    return np.concatenate([lead, y.astype(np.float32), trail])
+    return pad_silence(cut_at_pause(trim_silence(x, sr), sr, target_s), sr, pad_s)

@@ -109,8 +109,10 @@ def group(scores: np.ndarray, labels: np.ndarray) -> Grouped:
     np.not_equal(a[1:], a[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     u = a[starts]
-    pos = np.add.reduceat(order < sp.size, starts, dtype=np.int64).astype(np.float64)
-    neg = np.diff(np.append(starts, a.size)).astype(np.float64) - pos
+    ends = np.append(starts[1:], a.size)
+    cum_pos = np.cumsum(order < sp.size)[ends - 1]  # robocalls with score <= u, per group
+    pos = np.diff(cum_pos, prepend=0).astype(np.float64)
+    neg = np.diff(ends, prepend=0).astype(np.float64) - pos
     return Grouped(u, pos, neg)
 
 

@@ -101,11 +101,14 @@ def early_figure(
     return fig
 
 
-def render(fig: Figure, fmt: str) -> bytes:
-    """The figure as ``fmt`` ("png" or "svg") bytes, without timestamps, then closed."""
-    buf = io.BytesIO()
-    meta = {"Date": None} if fmt == "svg" else {"Software": None}
-    with matplotlib.rc_context({"svg.hashsalt": "robocall-bench"}):
-        fig.savefig(buf, format=fmt, dpi=110, metadata=meta)
+def render(fig: Figure, formats: tuple[str, ...] = ("png", "svg")) -> dict[str, bytes]:
+    """The figure as bytes per format ("png", "svg"), without timestamps; the figure is closed."""
+    out = {}
+    for fmt in formats:
+        buf = io.BytesIO()
+        meta = {"Date": None} if fmt == "svg" else {"Software": None}
+        with matplotlib.rc_context({"svg.hashsalt": "robocall-bench"}):
+            fig.savefig(buf, format=fmt, dpi=110, metadata=meta)
+        out[fmt] = buf.getvalue()
     plt.close(fig)
-    return buf.getvalue()
+    return out

@@ -202,9 +202,10 @@ def write_outputs(res: EvalResult, out: str | os.PathLike, figures: bool = True)
                 ),
             )
         for name, (title, make) in figs.items():
-            atomic_write_bytes(out / f"{name}.png", plots.render(make(), "png"))
+            img = plots.render(make())
+            atomic_write_bytes(out / f"{name}.png", img["png"])
             pngs.append((title, f"{name}.png"))
-            svgs.append((title, plots.render(make(), "svg").decode("utf-8")))
+            svgs.append((title, img["svg"].decode("utf-8")))
     atomic_write_text(out / "report.md", to_markdown(m, pngs))
     atomic_write_text(out / "report.html", to_html(m, svgs))
     return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 from scipy.special import ndtri
@@ -275,8 +274,3 @@ def build(cfg: LeaderboardConfig, check: bool = False) -> list[str]:
     for rel, data in outputs.items():
         atomic_write_bytes(cfg.root / rel, data)
     return [str(cfg.root / r) for r in outputs]
-
-
-def as_path(x: str) -> Path:
-    """A Path from a config value."""
-    return Path(x).expanduser()
