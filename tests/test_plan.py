@@ -66,6 +66,7 @@ def test_unseen_systems_and_codecs_only_in_eval_tracks(inputs):
         else:
             assert u.track == u.split
     assert any(u.track == "unseen-systems" and u.label == "robocall" for u in plan)
+    assert {u.track for u in plan if u.split == "eval" and u.label == "human"} == set(EVAL_TRACKS)
 
 
 def test_plan_is_deterministic_and_ids_are_label_blind(inputs):

@@ -130,6 +130,24 @@ def script_chunk(script: Script, target_s: float, rng, split_sentences) -> str:
     return " ".join(out) if script.language != "zh" else "".join(out)
 
 
+def eval_tracks(human: list[UttPlan], cfg: PlanConfig, seed: int) -> list[UttPlan]:
+    """Give eval humans their tracks by quota (per language and source, seeded order), so even a
+    tiny corpus has every track; robocalls later inherit the track of their paired human."""
+    out = list(human)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, u in enumerate(human):
+        if u.split == "eval":
+            groups[(u.language, u.source)].append(i)
+    for (lang, src), idx in sorted(groups.items()):
+        order = rng_for(seed, "tracks", lang, src).permutation(len(idx))
+        cuts = np.round(np.cumsum(cfg.track_fractions) * len(idx)).astype(int)
+        for rank, j in enumerate(order):
+            out[idx[j]] = replace(
+                out[idx[j]], track=EVAL_TRACKS[int(np.searchsorted(cuts, rank, side="right"))]
+            )
+    return out
+
+
 class _Cycler:
     """Draw from a pool without repeats until exhausted, then reshuffle (balanced usage)."""
 
@@ -196,16 +214,19 @@ def make_plan(
         for key, it, a, b, t in cands:
             r = rng_for(seed, key)
             split = split_of[it.speaker]
-            track = split if split != "eval" else str(r.choice(EVAL_TRACKS, p=cfg.track_fractions))
             human.append(
                 UttPlan(
-                    utt_id=blind_id(seed, key), key=key, split=split, track=track, label="human",
+                    utt_id=blind_id(seed, key), key=key, split=split, track=split, label="human",
                     language=it.language, system="human", speaker=it.speaker, source=src, text=it.text,
                     text_id=f"{it.item_id}" if it.text else "-", family="-", target_s=round(t, 3),
                     pad_s=tuple(round(float(p), 3) for p in r.uniform(*cfg.pad_s, size=2)),
-                    codec=draw_codec(track, r), seed=derive_seed(seed, key, "render"), item=it, start=a, stop=b,
+                    codec="", seed=derive_seed(seed, key, "render"), item=it, start=a, stop=b,
                 )
             )  # fmt: skip
+    human = [
+        replace(u, codec=draw_codec(u.track, rng_for(seed, u.key, "codec")))
+        for u in eval_tracks(human, cfg, seed)
+    ]
     utts += human
 
     # --- script families -> splits (per language and origin, weighted by script count)
