@@ -40,7 +40,7 @@ def reference_io_rate(files: list[Path], budget_s: float = 10.0) -> float:
 
 
 def main(argv: list[str]) -> None:
-    console = Console()
+    console = Console(width=130)
     overrides = [a for a in argv if "=" in a]
     with tempfile.TemporaryDirectory(prefix="rcb-bench-") as tmp:
         if not any(o.startswith("preset=") for o in overrides):

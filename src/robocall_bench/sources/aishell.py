@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from ..errors import SourceMissingError
-from .base import HumanSource, Skipped, SourceItem, probe
+from .base import HumanSource, Skipped, SourceItem
 
 
 class AishellSource(HumanSource):
@@ -43,21 +43,8 @@ class AishellSource(HumanSource):
                         Skipped(f"{folder / self.audio_dir / uid}.*", "transcript without audio file")
                     )
                     continue
-                dur, why = probe(p)
-                if why:
-                    skipped.append(Skipped(str(p), why))
-                    continue
-                items.append(
-                    SourceItem(
-                        item_id=f"{self.name}/{uid}",
-                        source=self.name,
-                        speaker=f"{self.name}:{spk}",
-                        language=self.language,
-                        files=(str(p),),
-                        duration=dur,
-                        text=text or None,
-                    )
-                )
+                it = self.single(p, uid, spk, text or None)
+                (items if isinstance(it, SourceItem) else skipped).append(it)
         skipped += [
             Skipped(str(p), "audio without a transcripts.tsv row") for u, p in audio.items() if u not in seen
         ]

@@ -70,6 +70,24 @@ class HumanSource(ABC):
             )
         return p
 
+    def single(
+        self,
+        path: Path,
+        uid: str,
+        speaker: str,
+        text: str | None = None,
+        gender: str | None = None,
+        language: str | None = None,
+    ) -> SourceItem | Skipped:
+        """A one-file item after a header probe, or the Skipped record saying why not."""
+        dur, why = probe(path)
+        if why:
+            return Skipped(str(path), why)
+        return SourceItem(
+            item_id=f"{self.name}/{uid}", source=self.name, speaker=f"{self.name}:{speaker}",
+            language=language or self.language, files=(str(path),), duration=dur, text=text, gender=gender,
+        )  # fmt: skip
+
     @abstractmethod
     def scan(self, root: Path, seed: int) -> tuple[list[SourceItem], list[Skipped]]:
         """List usable items (header-checked) and skipped inputs with reasons."""

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from ..errors import RcbError, SourceMissingError
-from .base import HumanSource, Skipped, SourceItem, probe
+from .base import HumanSource, Skipped, SourceItem
 
 
 class FolderCsvSource(HumanSource):
@@ -39,20 +39,9 @@ class FolderCsvSource(HumanSource):
                         Skipped(str(p), f"row {i + 2} of {table.name} names a file that does not exist")
                     )
                     continue
-                dur, why = probe(p)
-                if why:
-                    skipped.append(Skipped(str(p), why))
-                    continue
-                items.append(
-                    SourceItem(
-                        item_id=f"{self.name}/{Path(row['path']).with_suffix('').as_posix()}",
-                        source=self.name,
-                        speaker=f"{self.name}:{row['speaker']}",
-                        language=(row.get("language") or self.language).strip(),
-                        files=(str(p),),
-                        duration=dur,
-                        text=(row.get("text") or "").strip() or None,
-                        gender=(row.get("gender") or "").strip()[:1].upper() or None,
-                    )
-                )
+                it = self.single(
+                    p, Path(row["path"]).with_suffix("").as_posix(), row["speaker"], (row.get("text") or "").strip() or None,
+                    (row.get("gender") or "").strip()[:1].upper() or None, (row.get("language") or "").strip() or None,
+                )  # fmt: skip
+                (items if isinstance(it, SourceItem) else skipped).append(it)
         return items, skipped

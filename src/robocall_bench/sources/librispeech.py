@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import HumanSource, Skipped, SourceItem, probe
+from .base import HumanSource, Skipped, SourceItem
 
 _UTT = re.compile(r"^(\d+)-(\d+)-(\d+)$")
 
@@ -55,21 +55,6 @@ class LibriSpeechSource(HumanSource):
                     Skipped(str(p), "name is not spk-chapter-utt; rename it or use the folder_csv source")
                 )
                 continue
-            dur, why = probe(p)
-            if why:
-                skipped.append(Skipped(str(p), why))
-                continue
-            spk = m.group(1)
-            items.append(
-                SourceItem(
-                    item_id=f"{self.name}/{p.stem}",
-                    source=self.name,
-                    speaker=f"{self.name}:{spk}",
-                    language=self.language,
-                    files=(str(p),),
-                    duration=dur,
-                    text=texts.get(p.stem),
-                    gender=genders.get(spk),
-                )
-            )
+            it = self.single(p, p.stem, m.group(1), texts.get(p.stem), genders.get(m.group(1)))
+            (items if isinstance(it, SourceItem) else skipped).append(it)
         return items, skipped
