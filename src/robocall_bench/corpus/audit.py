@@ -23,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..audio import atomic_write_text
+from ..console import make_console
 from ..errors import RcbError
 from .features import FEATURES, shortcut_features
 from .protocol import read_protocol
@@ -92,7 +93,7 @@ def run_audit(
     corpus: str | Path, seed: int = 0, num_workers: int = 2, console: Console | None = None
 ) -> dict:
     """Audit the corpus in ``corpus``; writes ``audit.json`` there, prints a table and the JSON."""
-    console = console or Console()
+    console = console or make_console()
     d = Path(corpus)
     rows = read_protocol(d / "protocol.tsv")
     paths = [str(d / r["path"]) for r in rows]

@@ -9,7 +9,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,13 +19,14 @@ from rich.progress import (
 )
 
 from ..audio import atomic_write_text
+from ..console import make_console
 from ..errors import RcbError
 from .assemble import assemble
 from .plan import UttPlan
 from .prepare import Prepared, prepare
 from .render import RenderContext, _init_worker, _work, is_done, make_pairs, render_pair
 
-console = Console()
+console = make_console()
 
 
 def parse_shard(shard: str | None) -> tuple[int, int] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from rich.console import Console
 
+from ..console import make_console
 from ..errors import RcbError
 from .assemble import assemble
 from .card import write_card
@@ -22,7 +23,7 @@ def merge(corpus: str | Path, inputs: list[str] | None = None, console: Console 
     The plan is recomputed from ``corpus/config.yaml`` (written by every shard), so a merge
     checks that all shards used the same config and seed.
     """
-    console = console or Console()
+    console = console or make_console()
     out = Path(corpus).resolve()
     cfg_path = out / "config.yaml"
     srcs = [Path(p).resolve() for p in inputs or []]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from ..console import make_console
 from .plan import SPLITS
 
 
 def print_stats(manifest: dict, console: Console | None = None) -> None:
     """Utterances, hours, human speakers and TTS systems per split, plus skipped inputs."""
-    console = console or Console()
+    console = console or make_console()
     c = manifest["counts"]
     t = Table(
         title=f"{manifest['name']} {manifest['version']} ({manifest['preset']}, seed {manifest['seed']})"

@@ -8,13 +8,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
+from ..console import make_console
 from ..errors import RcbError
 from .protocol import read_protocol, sha256_file
 
 
 def verify(corpus: str | Path, console: Console | None = None) -> bool:
     """True when the protocol hash, every listed file's sha256 and the row/file sets all match."""
-    console = console or Console()
+    console = console or make_console()
     d = Path(corpus)
     mpath = d / "manifest.json"
     if not mpath.is_file():

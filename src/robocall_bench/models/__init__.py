@@ -1,0 +1,1 @@
+"""Detectors (config group ``model/``): one file per model, one contract (see base.py)."""
