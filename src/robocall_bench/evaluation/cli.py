@@ -58,7 +58,8 @@ def spec_from_config(cfg: DictConfig) -> EvalSpec:
         duration_edges=[float(x) for x in cfg.duration_edges],
         cost=CostModel(float(cfg.cost.p_spoof), float(cfg.cost.c_miss), float(cfg.cost.c_fa)),
         bootstrap=BootstrapConfig(int(b.n), int(b.seed), float(b.alpha), bool(b.within)),
-        bootstrap_breakdowns=bool(b.breakdowns),
+        # true = as many replicates as the pooled numbers, false = none, or a number
+        bootstrap_breakdowns=int(b.n) if b.breakdowns is True else int(b.breakdowns or 0),
         human_cluster=str(b.human_cluster),
         robocall_cluster=str(b.robocall_cluster),
         max_score_bytes=None if cfg.max_score_bytes is None else int(cfg.max_score_bytes),

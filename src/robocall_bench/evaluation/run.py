@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,6 @@ class EvalSpec:
     breakdown: Sequence[str] = (
         "track",
         "system",
-        "family",
         "language",
         "codec",
         "snr_bucket",
@@ -48,7 +47,9 @@ class EvalSpec:
     duration_edges: Sequence[float] = (2.0, 4.0, 8.0)
     cost: CostModel = field(default_factory=CostModel)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
-    bootstrap_breakdowns: bool = True
+    # Replicates per breakdown condition (0: no CIs there). Fewer than for the pooled numbers:
+    # dozens of conditions x 1000 replicates would dominate the run time.
+    bootstrap_breakdowns: int = 200
     human_cluster: str = "speaker"
     robocall_cluster: str = "system"
     max_score_bytes: int | None = None
@@ -106,14 +107,16 @@ def score_block(
     clusters: np.ndarray,
     spec: EvalSpec,
     threshold: float | None,
-    ci: bool,
+    boot: BootstrapConfig | None,
 ) -> dict:
-    """Packed metrics (with CIs when ``ci``) for one set of trials, each array (n,)."""
+    """Packed metrics (with CIs from ``boot`` unless None) for one set of trials, each array (n,)."""
     try:
         point = compute_metrics(scores, labels, spec.cost, threshold)
     except ValueError as e:
         raise RcbError(str(e)) from e
-    cis = bootstrap_metrics(scores, labels, clusters, spec.bootstrap, spec.cost, threshold) if ci else {}
+    cis = (
+        bootstrap_metrics(scores, labels, clusters, boot, spec.cost, threshold) if boot and boot.n > 0 else {}
+    )
     return pack(point, cis)
 
 
@@ -147,20 +150,24 @@ def evaluate(spec: EvalSpec) -> EvalResult:
     clusters = cluster_ids(sel, spec.human_cluster, spec.robocall_cluster)
     threshold, thr_info = _dev_threshold(spec, proto)
     ci = spec.bootstrap.n > 0
-    pooled = score_block(sf.scores, labels, clusters, spec, threshold, ci)
+    pooled = score_block(sf.scores, labels, clusters, spec, threshold, spec.bootstrap)
+    sub_boot = replace(spec.bootstrap, n=spec.bootstrap_breakdowns) if ci else None
 
     breakdowns: dict[str, list] = {}
     for cond in conditions(sel, spec.breakdown, spec.snr_edges, spec.duration_edges):
         m = cond.mask
-        block = score_block(
-            sf.scores[m], labels[m], clusters[m], spec, threshold, ci and spec.bootstrap_breakdowns
-        )
+        block = score_block(sf.scores[m], labels[m], clusters[m], spec, threshold, sub_boot)
         breakdowns.setdefault(cond.column, []).append({"value": cond.value, "pairing": cond.pairing, **block})
 
     early, early_scores, early_prov = [], {}, {}
     for sec, path in sorted(((float(k), v) for k, v in (spec.early or {}).items()), key=lambda kv: kv[0]):
         ef = read_scores(path, sel, proto, f"{where} (early {sec:g} s)", spec.max_score_bytes)
-        early.append({"seconds": sec, **score_block(ef.scores, labels, clusters, spec, threshold, ci)})
+        early.append(
+            {
+                "seconds": sec,
+                **score_block(ef.scores, labels, clusters, spec, threshold, spec.bootstrap if ci else None),
+            }
+        )
         early_scores[sec] = ef.scores
         early_prov[f"{sec:g}"] = {"path": str(ef.path), "sha256": ef.sha256}
 

@@ -210,7 +210,10 @@ def _score_tracks(
             sf = read_scores(path, sel, proto, f"split={split} track={ptrack}", cfg.score_file_bytes)
             labels = sel.is_robocall
             clusters = cluster_ids(sel, cfg.human_cluster, cfg.robocall_cluster)
-            c.tracks[track] = score_block(sf.scores, labels, clusters, _spec(cfg), None, with_ci)
+            spec = _spec(cfg)
+            c.tracks[track] = score_block(
+                sf.scores, labels, clusters, spec, None, spec.bootstrap if with_ci else None
+            )
             c.scores[track] = (sf.scores, labels)
         except RcbError as e:
             c.errors.append(f"scores/{track}.tsv: {e}")
