@@ -11,4 +11,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-python -m pip install -q -e ".[tts,slurm,dev]"
+python -m pip install -q -e ".[tts,slurm,dev,torch,train]"

@@ -50,7 +50,9 @@ def test_config_composes_and_instantiates(rel: Path, tmp_path):
         return
     raw = OmegaConf.load(config_dir() / rel)
     if group in ROOT_FOR_GROUP:
-        cfg = _compose(ROOT_FOR_GROUP[group], [f"{group}={name}", "corpora_root=/tmp"], group.startswith("hydra"))
+        cfg = _compose(
+            ROOT_FOR_GROUP[group], [f"{group}={name}", "corpora_root=/tmp"], group.startswith("hydra")
+        )
         if group == "channel":
             ch = instantiate(cfg.channel, noise_dir=None)
             assert ch.codec_names() and ch.sample_rate in (8000, 16000)

@@ -24,7 +24,9 @@ FAST = [
 
 
 def _cfg(root: Path, out: Path, *extra: str):
-    return compose("corpus", ["preset=tiny", f"corpora_root={root}", f"out={out}", "audit=false", *FAST, *extra])
+    return compose(
+        "corpus", ["preset=tiny", f"corpora_root={root}", f"out={out}", "audit=false", *FAST, *extra]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +118,9 @@ def test_audit_and_hf_dataset(tiny):
     assert 0.0 <= res["joint_auc"] <= 1.0 and set(res["per_feature_auc"]) >= {"duration", "rms_db", "zcr"}
     assert json.loads((tiny / "audit.json").read_text())["joint_auc"] == res["joint_auc"]
     dd = load_dataset_dict(tiny)
-    assert set(dd) == {"train", "dev", "eval"} and sum(len(d) for d in dd.values()) == len(read_protocol(tiny))
+    assert set(dd) == {"train", "dev", "eval"} and sum(len(d) for d in dd.values()) == len(
+        read_protocol(tiny)
+    )
     x, sr = decode(dd["eval"][0]["audio"])
     assert sr == 8000 and x.ndim == 1
     export_parquet(tiny)
@@ -128,7 +132,16 @@ def test_audit_and_hf_dataset(tiny):
 
 def test_cli_builds_and_errors(corpora_root, tmp_path):
     out = tmp_path / "cli"
-    cmd = [sys.executable, "-m", "robocall_bench.cli", "corpus", "preset=tiny", f"out={out}", "audit=false", *FAST]
+    cmd = [
+        sys.executable,
+        "-m",
+        "robocall_bench.cli",
+        "corpus",
+        "preset=tiny",
+        f"out={out}",
+        "audit=false",
+        *FAST,
+    ]
     env = {"RCB_CORPORA": str(corpora_root), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr

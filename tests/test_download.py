@@ -44,7 +44,9 @@ def test_download_from_mirror_into_layout(tmp_path, fake_registry):
     root = tmp_path / "corpora"
     target = dl.download("test-ls", str(root), src.as_uri())
     assert target == root / "librispeech" / "dev-clean"
-    assert (target / "dev-clean" / "1" / "2" / "1-2.trans.txt").is_file() and (target / "SPEAKERS.TXT").is_file()
+    assert (target / "dev-clean" / "1" / "2" / "1-2.trans.txt").is_file() and (
+        target / "SPEAKERS.TXT"
+    ).is_file()
     assert not list(root.rglob("*.part"))
 
 

@@ -21,6 +21,14 @@ VERBS: dict[str, tuple[str, str]] = {
         "robocall_bench.evaluation.cli",
         "score a score file against a protocol: metrics with CIs, breakdowns, reports (scores= protocol= out=)",
     ),
+    "train": (
+        "robocall_bench.training.cli",
+        "train a detector into a run directory: checkpoints, scores, metrics, model card (experiment= corpus=)",
+    ),
+    "score": (
+        "robocall_bench.training.score_cli",
+        "score audio files, a folder or a protocol.tsv with a trained run (ckpt= input= out= [window=])",
+    ),
     "leaderboard": (
         "robocall_bench.leaderboard.cli",
         "leaderboard entries; subverbs: validate entry=DIR, build [check=true], reproduce entry=DIR corpus=DIR",

@@ -87,7 +87,8 @@ class TelephoneChannel:
         self.codec_weights = {k: float(v) for k, v in weights.items()}
         self.codec_params = {**DEFAULTS["codec_params"], **(plain(codec_params) or {})}
         self.steps = {
-            s: step_cfg(s, v) for s, v in zip(STEPS, (eq, rir, noise, loudness, frame_loss, gain), strict=True)
+            s: step_cfg(s, v)
+            for s, v in zip(STEPS, (eq, rir, noise, loudness, frame_loss, gain), strict=True)
         }
         if self.steps["noise"]:
             bad = set(self.steps["noise"]["types"]) - {"file", *GENERATED}
@@ -123,7 +124,9 @@ class TelephoneChannel:
         ]
         if st["eq"] and r[6].random() < st["eq"]["p"]:
             c = st["eq"]
-            chain.append({"step": "eq", "tilt_db_per_oct": uniform(r[6], c["tilt_db_per_oct"]), "max_db": c["max_db"]})
+            chain.append(
+                {"step": "eq", "tilt_db_per_oct": uniform(r[6], c["tilt_db_per_oct"]), "max_db": c["max_db"]}
+            )
         if st["rir"] and r[0].random() < st["rir"]["p"]:
             chain.append(self._draw_rir(r[0]))
         if st["noise"] and r[1].random() < st["noise"]["p"]:

@@ -1,0 +1,256 @@
+"""AASIST (Jung et al., ICASSP 2022): sinc encoder + spectro-temporal heterogeneous graph attention.
+
+Re-implemented from the paper and the reference architecture (clovaai/aasist); hyper-parameter
+names follow the reference configs (``filts``, ``gat_dims``, ``pool_ratios``, ``temperatures``).
+The building blocks (:class:`ResBlock2d`, :class:`GraphBackend`) are reused by the SSL variant
+(wav2vec2_aasist.py). Padding: every conv input is re-zeroed past each item's valid length, and the
+graph layers carry a node mask (attention, top-k pooling and read-out ignore padded time nodes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .base import Detector
+from .frontends import SincConv, conv_lengths, length_mask, mask_time, masked_mean, masked_softmax
+
+
+class ResBlock2d(nn.Module):
+    """Pre-activation residual block on (B, C_in, F, T) -> (B, C_out, F, T // pool)."""
+
+    def __init__(self, c_in: int, c_out: int, first: bool = False, pool: int = 3) -> None:
+        super().__init__()
+        # the first block follows the stem's BN + SELU, hence no BN of its own
+        self.bn1 = None if first else nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, (2, 3), padding=(1, 1))
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, (2, 3), padding=(0, 1))
+        self.down = nn.Conv2d(c_in, c_out, (1, 3), padding=(0, 1)) if c_in != c_out else None
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, C, F, T), zero past n (B,) valid frames -> (out, new n); out zero past new n."""
+        out = x if self.bn1 is None else mask_time(F.selu(self.bn1(x)), n)
+        out = mask_time(F.selu(self.bn2(self.conv1(out))), n)
+        out = self.conv2(out) + (x if self.down is None else self.down(x))
+        if self.pool > 1:
+            out = F.max_pool2d(out, (1, self.pool))
+            n = conv_lengths(n, self.pool, self.pool)
+        return mask_time(out, n), n
+
+
+def _xavier(*shape: int) -> nn.Parameter:
+    return nn.Parameter(nn.init.xavier_normal_(torch.empty(*shape)))
+
+
+def _bn_nodes(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+    """BatchNorm over the feature axis of node tensors (B, N, D)."""
+    return bn(x.transpose(1, 2)).transpose(1, 2)
+
+
+class GraphAttention(nn.Module):
+    """Graph attention layer (GAT-S / GAT-T): nodes (B, N, D_in) + mask (B, N) -> (B, N, D_out)."""
+
+    def __init__(self, d_in: int, d_out: int, temperature: float = 1.0, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.att_proj = nn.Linear(d_in, d_out)
+        self.att_weight = _xavier(d_out, 1)
+        self.proj_with_att = nn.Linear(d_in, d_out)
+        self.proj_without_att = nn.Linear(d_in, d_out)
+        self.bn = nn.BatchNorm1d(d_out)
+        self.drop = nn.Dropout(dropout)
+        self.temperature = temperature
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.drop(x)
+        # attention logits from the element-wise product of every node pair: (B, N, N)
+        e = (torch.tanh(self.att_proj(x[:, :, None] * x[:, None])) @ self.att_weight).squeeze(-1)
+        a = masked_softmax(e / self.temperature, mask[:, None, :], dim=-1)  # over neighbours
+        x = self.proj_with_att(a @ x) + self.proj_without_att(x)
+        return F.selu(_bn_nodes(self.bn, x))
+
+
+class HeteroGraphAttention(nn.Module):
+    """HS-GAL: attention over the union of two node types plus a stack (master) node.
+
+    ``forward(x1 (B, N1, D), m1, x2 (B, N2, D), m2, master (B|1, 1, D))`` ->
+    ``(x1' (B, N1, D_out), x2' (B, N2, D_out), master' (B, 1, D_out))``.
+    """
+
+    def __init__(self, d_in: int, d_out: int, temperature: float = 1.0, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.proj_type1 = nn.Linear(d_in, d_in)
+        self.proj_type2 = nn.Linear(d_in, d_in)
+        self.att_proj = nn.Linear(d_in, d_out)
+        self.att_projM = nn.Linear(d_in, d_out)
+        # attention vectors for type1-type1, type2-type2, cross-type edges, and the master node
+        self.att_weight11, self.att_weight22 = _xavier(d_out, 1), _xavier(d_out, 1)
+        self.att_weight12, self.att_weightM = _xavier(d_out, 1), _xavier(d_out, 1)
+        self.proj_with_att = nn.Linear(d_in, d_out)
+        self.proj_without_att = nn.Linear(d_in, d_out)
+        self.proj_with_attM = nn.Linear(d_in, d_out)
+        self.proj_without_attM = nn.Linear(d_in, d_out)
+        self.bn = nn.BatchNorm1d(d_out)
+        self.drop = nn.Dropout(dropout)
+        self.temperature = temperature
+
+    def forward(
+        self, x1: torch.Tensor, m1: torch.Tensor, x2: torch.Tensor, m2: torch.Tensor, master: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n1 = x1.shape[1]
+        x = self.drop(torch.cat([self.proj_type1(x1), self.proj_type2(x2)], dim=1))
+        mask = torch.cat([m1, m2], dim=1)
+        e = torch.tanh(self.att_proj(x[:, :, None] * x[:, None]))  # (B, N, N, D_out)
+        w = torch.cat([self.att_weight11, self.att_weight22, self.att_weight12], dim=1)
+        s11, s22, s12 = (e @ w).unbind(-1)  # one logit per edge type, (B, N, N) each
+        kind = torch.arange(x.shape[1], device=x.device) >= n1  # False: type 1, True: type 2
+        same, t2 = kind[:, None] == kind[None, :], kind[:, None]
+        e = torch.where(same, torch.where(t2, s22, s11), s12)
+        a = masked_softmax(e / self.temperature, mask[:, None, :], dim=-1)
+        # master node: attends to every (valid) node, then updated without BN / activation
+        em = (torch.tanh(self.att_projM(x * master)) @ self.att_weightM).squeeze(-1)  # (B, N)
+        am = masked_softmax(em / self.temperature, mask, dim=-1)
+        master = self.proj_with_attM(am[:, None, :] @ x) + self.proj_without_attM(master)
+        x = F.selu(_bn_nodes(self.bn, self.proj_with_att(a @ x) + self.proj_without_att(x)))
+        return x[:, :n1], x[:, n1:], master
+
+
+class GraphPool(nn.Module):
+    """Graph pooling: keep the top ``ratio`` of valid nodes by a learned sigmoid score.
+
+    ``forward(h (B, N, D), mask (B, N)) -> (h' (B, K, D), mask' (B, K))`` with
+    ``K = max_b max(int(n_b * ratio), 1)``; mask' marks each item's own kept count.
+    """
+
+    def __init__(self, ratio: float, dim: int, dropout: float = 0.3) -> None:
+        super().__init__()
+        self.ratio = ratio
+        self.proj = nn.Linear(dim, 1)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = torch.sigmoid(self.proj(self.drop(h))).squeeze(-1)  # (B, N)
+        # float64 so int(n * ratio) matches Python's for every n (float32 rounds 10 * 0.7 to 6.99..)
+        keep = (mask.sum(1).double() * self.ratio).floor().long().clamp(min=1)
+        k = int(keep.max())
+        idx = scores.masked_fill(~mask, float("-inf")).topk(k, dim=1).indices  # padded nodes last
+        h = (h * scores.unsqueeze(-1)).gather(1, idx.unsqueeze(-1).expand(-1, -1, h.shape[-1]))
+        return h, length_mask(keep, k)
+
+
+class GraphBackend(nn.Module):
+    """AASIST back-end: spectral nodes (B, S, C), temporal nodes (B, T, C) + mask (B, T) -> logits (B, 2).
+
+    GAT-S / GAT-T + graph pooling, then two parallel branches of two HS-GAL layers each (with their
+    own stack node), combined by the element-wise max ("max graph operation"), read out as
+    [max|T|, mean T, max|S|, mean S, stack] -> linear. As in the reference, ``pool_ratios[2]`` is used
+    by all four HS-GAL pools and ``pool_ratios[3]`` is unused.
+    """
+
+    def __init__(
+        self,
+        n_spec: int,
+        in_dim: int,
+        gat_dims: Sequence[int] = (64, 32),
+        pool_ratios: Sequence[float] = (0.5, 0.7, 0.5, 0.5),
+        temperatures: Sequence[float] = (2.0, 2.0, 100.0, 100.0),
+    ) -> None:
+        super().__init__()
+        g0, g1 = gat_dims
+        self.pos_S = nn.Parameter(torch.randn(1, n_spec, in_dim))  # learned spectral positions
+        self.master1 = nn.Parameter(torch.randn(1, 1, g0))
+        self.master2 = nn.Parameter(torch.randn(1, 1, g0))
+        self.gat_S = GraphAttention(in_dim, g0, temperatures[0])
+        self.gat_T = GraphAttention(in_dim, g0, temperatures[1])
+        self.hs11 = HeteroGraphAttention(g0, g1, temperatures[2])
+        self.hs12 = HeteroGraphAttention(g1, g1, temperatures[3])
+        self.hs21 = HeteroGraphAttention(g0, g1, temperatures[2])
+        self.hs22 = HeteroGraphAttention(g1, g1, temperatures[3])
+        self.pool_S = GraphPool(pool_ratios[0], g0)
+        self.pool_T = GraphPool(pool_ratios[1], g0)
+        self.pool_hS1, self.pool_hT1 = GraphPool(pool_ratios[2], g1), GraphPool(pool_ratios[2], g1)
+        self.pool_hS2, self.pool_hT2 = GraphPool(pool_ratios[2], g1), GraphPool(pool_ratios[2], g1)
+        self.drop_way = nn.Dropout(0.2)
+        self.drop = nn.Dropout(0.5)
+        self.out_layer = nn.Linear(5 * g1, 2)
+
+    def _branch(self, hs_a, hs_b, pool_s, pool_t, t, tm, s, sm, master):
+        t1, s1, m1 = hs_a(t, tm, s, sm, master)
+        s1, sm = pool_s(s1, sm)
+        t1, tm = pool_t(t1, tm)
+        t2, s2, m2 = hs_b(t1, tm, s1, sm, m1)
+        return self.drop_way(t1 + t2), self.drop_way(s1 + s2), self.drop_way(m1 + m2), tm, sm
+
+    def forward(self, e_S: torch.Tensor, e_T: torch.Tensor, t_mask: torch.Tensor) -> torch.Tensor:
+        s_mask = torch.ones(e_S.shape[:2], dtype=torch.bool, device=e_S.device)
+        s, s_mask = self.pool_S(self.gat_S(e_S + self.pos_S, s_mask), s_mask)
+        t, t_mask = self.pool_T(self.gat_T(e_T, t_mask), t_mask)
+        t1, s1, m1, tm, sm = self._branch(
+            self.hs11, self.hs12, self.pool_hS1, self.pool_hT1, t, t_mask, s, s_mask, self.master1
+        )
+        t2, s2, m2, _, _ = self._branch(
+            self.hs21, self.hs22, self.pool_hS2, self.pool_hT2, t, t_mask, s, s_mask, self.master2
+        )
+        t, s, m = torch.maximum(t1, t2), torch.maximum(s1, s2), torch.maximum(m1, m2)
+        n_t, n_s = tm.sum(1), sm.sum(1)
+        hidden = torch.cat(
+            [
+                (t.abs() * tm.unsqueeze(-1)).amax(1),  # |.| >= 0, so zeroed padded nodes never win
+                masked_mean(t, n_t, dim=1),
+                (s.abs() * sm.unsqueeze(-1)).amax(1),
+                masked_mean(s, n_s, dim=1),
+                m.squeeze(1),
+            ],
+            dim=1,
+        )
+        return self.out_layer(self.drop(hidden))
+
+
+class AASIST(Detector):
+    """AASIST / AASIST-L: wave (B, T) + lengths (B,) -> logits (B, 2).
+
+    Sinc filters (``filts[0]`` bands, ``first_conv`` taps) -> |.| -> 3x3 max-pool -> 6 residual
+    blocks (each max-pools time by 3) -> spectral nodes (max over time) and temporal nodes (max over
+    frequency) -> :class:`GraphBackend`.
+    """
+
+    def __init__(
+        self,
+        first_conv: int = 128,
+        filts: Sequence = (70, (1, 32), (32, 32), (32, 64), (64, 64)),
+        gat_dims: Sequence[int] = (64, 32),
+        pool_ratios: Sequence[float] = (0.5, 0.7, 0.5, 0.5),
+        temperatures: Sequence[float] = (2.0, 2.0, 100.0, 100.0),
+        freq_aug: bool = False,
+    ) -> None:
+        super().__init__()
+        self.sinc = SincConv(int(filts[0]), first_conv, self.sample_rate, freq_mask=freq_aug)
+        self.first_bn = nn.BatchNorm2d(1)
+        specs = [filts[1], filts[2], filts[3], filts[4], filts[4], filts[4]]
+        self.encoder = nn.ModuleList(
+            ResBlock2d(int(a), int(b), first=i == 0, pool=3) for i, (a, b) in enumerate(specs)
+        )
+        # channels-last conv weights + activations: ~1.5x faster 2-D convs / pools on CPU (oneDNN)
+        self.encoder.to(memory_format=torch.channels_last)
+        self.backend = GraphBackend(int(filts[0]) // 3, int(filts[4][1]), gat_dims, pool_ratios, temperatures)
+        # shortest input giving one frame after the sinc conv, the stem pool and six pools by 3
+        self.min_samples = self.sinc.kernel_size - 1 + 3**7
+
+    def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if wave.shape[-1] < self.min_samples:
+            wave = F.pad(wave, (0, self.min_samples - wave.shape[-1]))
+        x = self.sinc(wave)  # (B, S, T')
+        n = self.sinc.output_lengths(lengths)
+        x = F.max_pool2d(x.abs().unsqueeze(1), (3, 3))  # (B, 1, S // 3, T' // 3)
+        n = conv_lengths(n, 3, 3)
+        x = mask_time(F.selu(self.first_bn(x)), n).contiguous(memory_format=torch.channels_last)
+        for block in self.encoder:
+            x, n = block(x, n)
+        e = x.abs()  # (B, C, F, T); padded frames are 0, below every |valid| value
+        e_S = e.amax(-1).transpose(1, 2)  # (B, F, C): spectral nodes
+        e_T = e.amax(2).transpose(1, 2)  # (B, T, C): temporal nodes
+        return self.backend(e_S, e_T, length_mask(n, e_T.shape[1]))

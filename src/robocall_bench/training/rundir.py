@@ -1,0 +1,111 @@
+"""After training: score dev and every eval track (+ early crops), evaluate, write metrics and the card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..audio import atomic_write_text
+from ..errors import RcbError
+from ..evaluation.bootstrap import BootstrapConfig
+from ..evaluation.report import write_outputs
+from ..evaluation.run import HEADLINE, EvalSpec, evaluate
+from .data import Corpus, Item
+from .scoring import Scorer, score_paths
+
+
+def write_scores(path: Path, ids: list[str], scores: np.ndarray) -> None:
+    """``utt_id<TAB>score`` lines with a header, written atomically."""
+    lines = ["utt_id\tscore", *(f"{u}\t{float(s)!r}" for u, s in zip(ids, scores, strict=True))]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def score_set(scorer: Scorer, items: list[Item], window: float | None, cfg: DictConfig, progress: Progress,
+              label: str) -> np.ndarray:  # fmt: skip
+    """Scores (n,) of corpus rows; RcbError if any corpus file is unreadable (the corpus is damaged)."""
+    task = progress.add_task(label, total=len(items))
+    s = cfg.score
+    res = score_paths(scorer, [i.path for i in items], window, int(s.batch_size), int(s.num_workers),
+                      s.get("max_seconds"), lambda n: progress.advance(task, n))  # fmt: skip
+    if res.errors:
+        k, msg = next(iter(res.errors.items()))
+        raise RcbError(f"{len(res.errors)} corpus file(s) could not be scored, e.g. {items[k].path}: {msg}; "
+                       "run `rcb corpus verify corpus=DIR`")  # fmt: skip
+    return res.scores
+
+
+def score_run(
+    cfg: DictConfig, run_dir: Path, corpus: Corpus, scorer: Scorer, console: Console
+) -> dict[str, Path]:
+    """Write ``scores/<track>.tsv`` for dev and each eval track, and ``scores/early-<N>s.tsv``.
+
+    Early files score the main ``eval`` track's rows from their first N seconds (the rows the
+    leaderboard's ``early-<N>s`` tracks use).
+    """
+    out: dict[str, Path] = {}
+    sets = [("dev", corpus.select("dev"), None)]
+    sets += [(t, corpus.select("eval", t), None) for t in corpus.tracks("eval")]
+    main = corpus.select("eval", "eval") or corpus.select("eval")
+    sets += [(f"early-{float(n):g}s", main, float(n)) for n in (cfg.score.get("early_seconds") or [])]
+    window = cfg.data.get("eval_window_s")
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=console, transient=True) as progress:
+        for name, items, sec in sets:
+            w = sec if sec is not None else window
+            scores = score_set(scorer, items, w, cfg, progress, f"scoring {name}")
+            path = run_dir / "scores" / f"{name}.tsv"
+            write_scores(path, [i.utt_id for i in items], scores)
+            out[name] = path
+    return out
+
+
+def evaluate_run(cfg: DictConfig, run_dir: Path, corpus: Corpus, files: dict[str, Path]) -> dict[str, Any]:
+    """``metrics/<track>/metrics.json`` (+ reports) per track via the evaluation library; returns a summary.
+
+    Eval tracks take their fixed threshold from the dev scores (EER threshold on dev).
+    """
+    e = cfg.eval
+    boot = BootstrapConfig(n=int(e.bootstrap_n), seed=int(e.get("bootstrap_seed", 0)))
+    protocol = corpus.root / "protocol.tsv"
+    early = {float(k[len("early-") : -1]): str(p) for k, p in files.items() if k.startswith("early-")}
+    summary: dict[str, Any] = {"tracks": {}, "skipped": {}}
+    for track, path in files.items():
+        if track.startswith("early-"):
+            continue
+        split = "dev" if track == "dev" else "eval"
+        spec = EvalSpec(
+            protocol=protocol,
+            scores=path,
+            split=split,
+            track=None if split == "dev" else track,
+            dev_scores=None if split == "dev" else files["dev"],
+            early=early if track == "eval" else {},
+            bootstrap=boot,
+            bootstrap_breakdowns=int(e.get("bootstrap_breakdowns", 0)),
+        )
+        try:
+            res = evaluate(spec)
+        except RcbError as err:  # e.g. a track holding one class only in a tiny corpus
+            summary["skipped"][track] = str(err)
+            continue
+        write_outputs(res, run_dir / "metrics" / track, figures=bool(e.get("figures", False)))
+        m = res.metrics
+        summary["tracks"][track] = {
+            **{k: m[k] for k in HEADLINE},
+            "n_robocall": m["pooled"]["n_robocall"],
+            "n_human": m["pooled"]["n_human"],
+            "at_dev_threshold": m["pooled"]["at_fixed_threshold"],
+        }
+        if m["early_detection"]:
+            summary["early"] = {
+                f"{x['seconds']:g}": {"eer": x["eer"], "min_dcf": x["min_dcf"]} for x in m["early_detection"]
+            }
+    summary["corpus"] = corpus.info
+    atomic_write_text(run_dir / "metrics.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    return summary

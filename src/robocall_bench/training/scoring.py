@@ -1,0 +1,215 @@
+"""Loading a trained detector (torch or lfcc_gmm) from a run directory or checkpoint, and batch scoring."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+from torch.utils.data import DataLoader
+
+from ..errors import RcbError
+from .checkpoint import check_same_model, model_name, read_checkpoint
+from .data import EvalDataset, collate_eval, pad_batch
+from .preprocess import Preprocess
+
+# Descriptive model-config keys that are not constructor arguments.
+META_KEYS = ("name", "description")
+# A scoring batch holds at most this many seconds of padded audio (bounds memory for long files).
+MAX_BATCH_SECONDS = 320.0
+
+
+def build_model(model_cfg: dict[str, Any]) -> Any:
+    """Instantiate a detector from its (plain-dict) ``model/`` config via ``models.build_model``."""
+    from ..models import PretrainedUnavailableError
+    from ..models import build_model as registry_build
+
+    args = {k: v for k, v in dict(model_cfg).items() if k not in META_KEYS}
+    what = model_name(model_cfg)
+    try:
+        return registry_build(args)
+    except PretrainedUnavailableError as e:
+        raise RcbError(f"model {what!r}: {e}") from e
+    except Exception as e:  # a bad config: name the model and the cause
+        raise RcbError(f"cannot build model {what!r}: {e}") from e
+
+
+def is_torch_model(obj: Any) -> bool:
+    """True for detectors trained by SGD; False for models with ``fit``/``score_batch``/``save`` (lfcc_gmm),
+    which may still be nn.Modules (without parameters) but are fitted, not trained."""
+    fitted = all(callable(getattr(obj, m, None)) for m in ("fit", "score_batch", "save"))
+    return isinstance(obj, torch.nn.Module) and not fitted
+
+
+@dataclass
+class Scorer:
+    """A loaded detector: ``score(waves)`` maps 16 kHz arrays to robocall scores (higher = robocall)."""
+
+    model: Any
+    kind: str
+    pre: Preprocess
+    meta: dict[str, Any]
+    path: Path
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @torch.no_grad()
+    def score_padded(self, wave: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
+        """wave (B, T) zero-padded, lengths (B,) -> scores (B,) float64."""
+        if self.kind == "torch":
+            from ..models.base import score_from_logits
+
+            logits = self.model(wave.to(self.device), lengths.to(self.device))
+            out = score_from_logits(logits.float())
+        else:
+            out = self.model.score_batch(wave, lengths)
+        return np.asarray(out.detach().cpu() if torch.is_tensor(out) else out, dtype=np.float64).reshape(-1)
+
+    def score(self, waves: Sequence[np.ndarray], batch_size: int = 16) -> np.ndarray:
+        """List of (T_i,) float32 arrays -> (n,) scores, batched by similar length."""
+        out = np.empty(len(waves), dtype=np.float64)
+        for idx in length_batches([w.size for w in waves], batch_size, self.pre.sample_rate):
+            wave, lengths = pad_batch([waves[i] for i in idx])
+            out[idx] = self.score_padded(wave, lengths)
+        return out
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, sr: int) -> list[list[int]]:
+    """Indices grouped by sorted length; each group <= batch_size items and <= MAX_BATCH_SECONDS padded."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    for i in order:
+        longest = max(lengths[i], 1)
+        if cur and (len(cur) >= batch_size or (len(cur) + 1) * longest > MAX_BATCH_SECONDS * sr):
+            groups.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` -> cuda when available, else cpu."""
+    if device in ("auto", "", None):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_checkpoint(path: str | os.PathLike, which: str = "best") -> tuple[Path, dict[str, Any] | None]:
+    """(checkpoint file, run config or None) for a run directory or a checkpoint file."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        cdir = p / "checkpoints"
+        names = [f"{which}.ckpt", "best.ckpt", "last.ckpt"]
+        found = [cdir / n for n in names if (cdir / n).is_file()]
+        if not found:
+            raise RcbError(
+                f"{p} has no checkpoints/best.ckpt or checkpoints/last.ckpt; is it a run directory of "
+                "`rcb train` (did the run finish its first checkpoint)?"
+            )
+        cfg_file = p / "config.yaml"
+        cfg = OmegaConf.to_container(OmegaConf.load(cfg_file), resolve=False) if cfg_file.is_file() else None
+        return found[0], cfg  # type: ignore[return-value]
+    if not p.exists():
+        raise RcbError(f"checkpoint {p} not found; pass ckpt=RUN_DIR or ckpt=RUN_DIR/checkpoints/best.ckpt")
+    return p, None
+
+
+def load_scorer(path: str | os.PathLike, device: str = "auto", which: str = "best") -> Scorer:
+    """Rebuild the model of a run directory or checkpoint and load its weights (eval mode)."""
+    ckpt_path, run_cfg = resolve_checkpoint(path, which)
+    ck = read_checkpoint(ckpt_path)
+    meta = ck["rcb"]
+    ck_model = dict(meta.get("model") or {})
+    if run_cfg is not None and isinstance(run_cfg.get("model"), dict):
+        check_same_model(ckpt_path, ck_model, run_cfg["model"], f"{Path(path)}/config.yaml")
+    model = build_model(ck_model)
+    pre = Preprocess.from_dict(meta.get("preprocess"))
+    dev = pick_device(device)
+    kind = meta.get("kind", "torch")
+    if kind == "torch":
+        if not is_torch_model(model):
+            raise RcbError(
+                f"{ckpt_path}: a torch checkpoint, but model {model_name(ck_model)!r} is not a torch model"
+            )
+        state = {k[len("model.") :]: v for k, v in ck.get("state_dict", {}).items() if k.startswith("model.")}
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise RcbError(
+                f"{ckpt_path}: weights do not fit model {model_name(ck_model)!r} "
+                f"({str(e).splitlines()[0][:300]}). The checkpoint comes from another model or code version."
+            ) from e
+        model.to(dev).eval()
+    else:
+        model = load_fitted(model, ck, ckpt_path)
+    return Scorer(model, kind, pre, meta, ckpt_path, dev)
+
+
+def load_fitted(model: Any, ck: dict[str, Any], ckpt_path: Path) -> Any:
+    """Restore a non-torch model (lfcc_gmm) from the file bytes embedded in its checkpoint."""
+    blob, suffix = ck.get("blob"), ck.get("suffix", ".bin")
+    if not isinstance(blob, bytes | bytearray) or not hasattr(model, "load"):
+        raise RcbError(f"{ckpt_path}: fitted-model checkpoint without model bytes, or a model without load()")
+    with tempfile.TemporaryDirectory() as td:
+        f = Path(td) / f"model{suffix}"
+        f.write_bytes(bytes(blob))
+        loaded = model.load(f)
+    return loaded if loaded is not None else model
+
+
+@dataclass
+class ScoreResult:
+    """``scores`` (n,) (NaN where unreadable), ``errors`` index -> message, audio seconds and wall time."""
+
+    scores: np.ndarray
+    errors: dict[int, str]
+    audio_s: float
+    wall_s: float
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: wall seconds per second of audio (lower is faster)."""
+        return self.wall_s / self.audio_s if self.audio_s > 0 else float("nan")
+
+
+def score_paths(
+    scorer: Scorer,
+    paths: Sequence[str],
+    window: float | None = None,
+    batch_size: int = 16,
+    num_workers: int = 0,
+    max_s: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScoreResult:
+    """Score audio files (any rate/channels); unreadable files become entries of ``errors``."""
+    ds = EvalDataset(list(paths), scorer.pre, window, max_s)
+    chunk = max(1, batch_size) * 4  # read a few batches, then sort them by length to limit padding
+    dl = DataLoader(ds, batch_size=chunk, num_workers=num_workers, collate_fn=collate_eval, shuffle=False)
+    scores = np.full(len(ds), np.nan)
+    errors: dict[int, str] = {}
+    audio_s, t0 = 0.0, time.perf_counter()
+    for items in dl:
+        ok = [(i, w) for i, w, err, _ in items if err is None]
+        for i, _, err, _ in items:
+            if err is not None:
+                errors[i] = err
+        audio_s += sum(sec for *_, sec in items)
+        if ok:
+            idx, waves = zip(*ok, strict=True)
+            s = scorer.score(list(waves), batch_size)
+            bad = ~np.isfinite(s)
+            for k in np.flatnonzero(bad):
+                errors[idx[k]] = "model returned a non-finite score"
+            scores[np.asarray(idx)[~bad]] = s[~bad]
+        if progress is not None:
+            progress(len(items))
+    return ScoreResult(scores, errors, audio_s, time.perf_counter() - t0)
