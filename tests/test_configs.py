@@ -23,6 +23,7 @@ ELSEWHERE = {
     "logger": "test_train_configs.py",
     "experiment": "test_train_configs.py",
     "debug": "test_train_configs.py",
+    "hydra/sweeper": "test_summarize.py",
 }
 ALL = sorted(p.relative_to(config_dir()) for p in config_dir().rglob("*.yaml"))
 CONFIGS = [p for p in ALL if p.parent.as_posix() in HERE or p.parent.as_posix() == "."]

@@ -29,9 +29,18 @@ VERBS: dict[str, tuple[str, str]] = {
         "robocall_bench.training.score_cli",
         "score audio files, a folder or a protocol.tsv with a trained run (ckpt= input= out= [window=])",
     ),
+    "summarize": (
+        "robocall_bench.summarize",
+        "mean ± std across seeds of training runs, per experiment and track (runs=DIR_OR_GLOB [metric=] [out=])",
+    ),
+    "demo": (
+        "robocall_bench.demo",
+        "the whole benchmark on CPU: mini corpus, three baselines trained and scored, leaderboard table",
+    ),
     "leaderboard": (
         "robocall_bench.leaderboard.cli",
-        "leaderboard entries; subverbs: validate entry=DIR, build [check=true], reproduce entry=DIR corpus=DIR",
+        "leaderboard entries; subverbs: validate entry=DIR, build [check=true], reproduce entry=DIR corpus=DIR, "
+        "entry run=RUN_DIR (an entry from a training run)",
     ),
 }
 

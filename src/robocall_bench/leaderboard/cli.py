@@ -1,4 +1,5 @@
-"""``rcb leaderboard validate entry=DIR | build [check=true] | reproduce entry=DIR corpus=DIR``."""
+"""``rcb leaderboard validate entry=DIR | build [check=true] | reproduce entry=DIR corpus=DIR |
+entry run=RUN_DIR [entry_id=ID] [out=DIR]``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..evaluation.cli import load_config
 from ..evaluation.core import CostModel
 from .validate import LeaderboardConfig, validate_entry
 
-SUBVERBS = ("validate", "build", "reproduce")
+SUBVERBS = ("validate", "build", "reproduce", "entry")
 _OUT = Console()
 
 
@@ -41,6 +42,18 @@ def _entry(cfg: DictConfig) -> Path:
     if not cfg.entry:
         raise RcbError("give the entry directory: entry=leaderboard/entries/<entry_id>")
     return Path(str(cfg.entry)).expanduser()
+
+
+def _entry_from_run(cfg: DictConfig, lb: LeaderboardConfig) -> int:
+    from .from_run import entry_from_run
+
+    if not cfg.run:
+        raise RcbError(
+            "give the training run: run=experiments/runs/<name>/<time> (a finished `rcb train` run)"
+        )
+    edir = entry_from_run(str(cfg.run), lb, cfg.entry_id or None, cfg.out or None, cfg.corpus or None)
+    _OUT.print(f"PASS: wrote {edir} (entry.yaml + scores/); then `rcb leaderboard build`", highlight=False)
+    return 0
 
 
 def main(argv: Sequence[str]) -> int:
@@ -75,6 +88,8 @@ def main(argv: Sequence[str]) -> int:
         verb = "up to date" if cfg.check else "wrote"
         _OUT.print(f"{verb}: {', '.join(paths)}", highlight=False, soft_wrap=True)
         return 0
+    if sub == "entry":
+        return _entry_from_run(cfg, lb)
     from .reproduce import reproduce
 
     corpus = Path(str(cfg.corpus)).expanduser() if cfg.corpus else None

@@ -37,7 +37,8 @@ def main(argv: Sequence[str]) -> int:
     status = {"rc": 0}
 
     @hydra.main(config_path=str(config_dir()), config_name="train", version_base="1.3")
-    def _run(cfg) -> None:
+    def _run(cfg) -> float | None:
+        """One training job; returns its best dev EER: the objective of sweepers (hydra/sweeper=optuna_lr)."""
         from hydra.core.hydra_config import HydraConfig
 
         from .run import train
@@ -45,16 +46,20 @@ def main(argv: Sequence[str]) -> int:
         hc = HydraConfig.get()
         command = "rcb train " + " ".join(hc.overrides.task)
         try:
-            train(cfg, hc.runtime.output_dir, command=command)
+            out = train(cfg, hc.runtime.output_dir, command=command)
         except RcbError as e:
             _ERR.print(f"[red]error:[/] {e}", markup=True, highlight=False)
             status["rc"] = 2
+            return None  # a sweeper records the trial as failed
         except KeyboardInterrupt:
             # Not the generic "rerun the same command": that would start a new timestamped run_dir.
             again = " ".join(o for o in hc.overrides.task if not o.startswith("run_dir="))
             resume = f"rcb train {again} run_dir={hc.runtime.output_dir}"
             _ERR.print(f"interrupted; resume with: {resume}", highlight=False, markup=False)
             status["rc"] = 130
+            return None
+        eer = out.get("fit", out).get("best_dev_eer")  # DDP ranks > 0 return the fit summary itself
+        return None if eer is None else float(eer)
 
     saved = sys.argv
     sys.argv = ["rcb-train", *argv]

@@ -1,0 +1,217 @@
+"""``rcb demo``: the whole benchmark on a CPU, from sources to a leaderboard table (configs/demo.yaml).
+
+Stages: build or resume the corpus (``rcb corpus``), train and score each recipe (``rcb train``:
+every eval track and the early-detection crops), turn each run into a leaderboard entry
+(``rcb leaderboard entry``), build the demo leaderboard (``rcb leaderboard build``) and print
+per-model EER with 95% CIs. Each stage is the library call behind its own command, so the demo
+shows what the commands do and reuses their progress bars and resumability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.table import Table
+
+from .audio import atomic_write_text
+from .config import compose, config_dir
+from .console import make_console
+from .errors import RcbError
+
+TABLE_TRACKS = (("eval", "eval"), ("unseen-systems", "unseen systems"), ("unseen-channel", "unseen channel"),
+                ("early-2s", "first 2 s of eval"))  # fmt: skip
+
+
+@dataclass
+class DemoRun:
+    """One trained recipe: its run directory, leaderboard entry id and wall seconds (0 when reused)."""
+
+    model: str
+    run_dir: Path
+    entry_id: str
+    title: str
+    seconds: float
+    reused: bool
+
+
+def ensure_corpus(d: DictConfig, console: Console) -> Path:
+    """The corpus folder: ``demo.corpus`` as is, else ``data/<preset>-seed<seed>`` built or resumed."""
+    from .training.data import load_corpus
+
+    if d.corpus:
+        return load_corpus(d.corpus).root  # RcbError names the fix when it is missing or incomplete
+    out = Path(f"data/{d.preset}-seed{d.seed}").resolve()
+    if not d.corpora_root:
+        if (out / "manifest.json").is_file():
+            console.print(f"no corpora root (RCB_CORPORA) set: using {out} as it is", highlight=False)
+            return load_corpus(out).root
+        raise RcbError(f"{out} does not exist yet and no sources are set: rerun as RCB_CORPORA=DIR rcb demo "
+                       "(the folder holding librispeech-sample/, aishell-sample/, ...)")  # fmt: skip
+    from .corpus.build import build
+
+    overrides = [f"preset={d.preset}", f"seed={d.seed}", f"out={out}", f"corpora_root={d.corpora_root}",
+                 f"audit={str(bool(d.audit)).lower()}", *d.corpus_overrides]  # fmt: skip
+    build(compose("corpus", overrides))  # resumes: finished audio files are kept
+    return load_corpus(out).root
+
+
+def recipe_overrides(d: DictConfig, recipes: DictConfig, name: str) -> tuple[str, list[str]]:
+    """(experiment, ``rcb train`` overrides) of one recipe: its own, then ``demo.common``, then ``demo.train_overrides``."""
+    if name not in recipes:
+        raise RcbError(f"demo.models: unknown model {name!r}; choose from {', '.join(recipes)}")
+    r = recipes[name]
+    return str(r.experiment), [str(o) for o in (*r.overrides, *d.common, *d.train_overrides)]
+
+
+def run_dir_for(d: DictConfig, name: str, experiment: str, overrides: list[str], corpus_sha: str) -> Path:
+    """``<out>/runs/<name>-<hash>``: the hash covers everything that changes the run, so a finished
+    run is reused only for the same recipe on the same corpus."""
+    key = json.dumps([experiment, overrides, corpus_sha, int(d.seed)])
+    return Path(str(d.out)).resolve() / "runs" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def train_recipe(d: DictConfig, recipes: DictConfig, name: str, corpus: Path, console: Console) -> DemoRun:
+    """Train, score and evaluate one recipe (``rcb train``), or reuse its finished run."""
+    from .training.data import load_corpus
+    from .training.run import train
+
+    experiment, overrides = recipe_overrides(d, recipes, name)
+    sha = str(load_corpus(corpus, check_files=False).manifest.get("protocol_sha256"))
+    run_dir = run_dir_for(d, name, experiment, overrides, sha)
+    entry_id = str(recipes[name].get("entry_id") or name.replace("_", "-"))
+    title = str(recipes[name].get("title") or experiment)
+    if (run_dir / "metrics.json").is_file() and (run_dir / "README.md").is_file():
+        if d.reuse:
+            console.print(f"reusing the finished run {run_dir} (demo.reuse=false retrains)", highlight=False)
+            return DemoRun(name, run_dir, entry_id, title, 0.0, True)
+        shutil.rmtree(run_dir)  # the demo's own output; an unfinished run is resumed instead
+    args = [f"experiment={experiment}", f"corpus={corpus}", f"seed={d.seed}", *overrides]
+    cfg = compose("train", [*args, f"run_dir={run_dir}"])
+    t0 = time.perf_counter()
+    train(cfg, run_dir, console=console, command="rcb train " + " ".join(args))
+    return DemoRun(name, run_dir, entry_id, title, time.perf_counter() - t0, False)
+
+
+def build_leaderboard(root: Path, runs: list[DemoRun], console: Console) -> dict[str, Any]:
+    """Fresh entries for ``runs`` under ``root`` (entries/ and protocols/ rewritten), built; returns leaderboard.json."""
+    from .leaderboard.build import build
+    from .leaderboard.cli import settings
+    from .leaderboard.from_run import entry_from_run
+
+    root = root.resolve()
+    if root == (config_dir().parent / "leaderboard").resolve():
+        raise RcbError(
+            f"demo.leaderboard={root} is the committed leaderboard; point it at a folder of its own"
+        )
+    for sub in ("entries", "protocols"):  # the demo's folder: no stale entry or protocol of another corpus
+        shutil.rmtree(root / sub, ignore_errors=True)
+    lb = settings(compose("leaderboard", [f"root={root}"]))
+    with console.status("writing and validating leaderboard entries"):
+        for r in runs:
+            edir = entry_from_run(r.run_dir, lb, entry_id=r.entry_id, model=r.title)
+            console.print(f"entry {edir}", highlight=False)
+    with console.status("building the leaderboard (bootstrap CIs for every entry and track)"):
+        build(lb)
+    return json.loads((root / "leaderboard.json").read_text(encoding="utf-8"))
+
+
+def eer_cell(m: dict[str, Any] | None) -> str:
+    """``12.95 [6.01, 27.76]`` (EER %, 95% CI) from a leaderboard.json track block; ``-`` when absent."""
+    if not m:
+        return "-"
+    e = m["eer"]
+    ci = f" [{100 * e['ci'][0]:.2f}, {100 * e['ci'][1]:.2f}]" if e.get("ci") else ""
+    return f"{100 * e['value']:.2f}{ci}"
+
+
+def result_rows(data: dict[str, Any], runs: list[DemoRun]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the demo table: the demo's entries in leaderboard rank order."""
+    secs = {r.entry_id: r for r in runs}
+    head = ["#", "entry", "params", *(t for _, t in TABLE_TRACKS), "seconds"]
+    rows = []
+    for e in (e for e in data["entries"] if e["entry_id"] in secs):
+        r = secs[e["entry_id"]]
+        rows.append([str(e["rank"]), e["entry_id"], f"{e['params']:,}",
+                     *(eer_cell(e["tracks"].get(t)) for t, _ in TABLE_TRACKS),
+                     "reused" if r.reused else f"{r.seconds:.0f}"])  # fmt: skip
+    return head, rows
+
+
+def render(head: list[str], rows: list[list[str]], title: str) -> tuple[Table, str]:
+    """The table for the console and as markdown."""
+    tab = Table(title=title)
+    for i, h in enumerate(head):
+        tab.add_column(h, justify="right" if i >= 2 else "left")
+    for r in rows:
+        tab.add_row(*r)
+    md = [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+    return tab, "\n".join(md) + "\n"
+
+
+def run_demo(cfg: DictConfig, console: Console | None = None) -> dict[str, Any]:
+    """All stages; writes ``<out>/results.md`` and returns {corpus, runs, leaderboard, table_md, seconds}."""
+    console = console or make_console()
+    d, recipes = cfg.demo, cfg.recipes
+    models = [str(m) for m in d.models]
+    if not models:
+        raise RcbError("demo.models is empty; e.g. demo.models=[lfcc_gmm]")
+    for m in models:
+        recipe_overrides(d, recipes, m)  # unknown names fail before any work
+    t0, stages = time.perf_counter(), {}
+    console.rule("[bold]1. corpus")
+    corpus = ensure_corpus(d, console)
+    stages["corpus"] = time.perf_counter() - t0
+    runs = []
+    for i, m in enumerate(models, start=2):
+        console.rule(f"[bold]{i}. {m} (rcb train)")
+        runs.append(train_recipe(d, recipes, m, corpus, console))
+    console.rule(f"[bold]{len(models) + 2}. leaderboard")
+    t1 = time.perf_counter()
+    lb_root = Path(str(d.leaderboard))
+    data = build_leaderboard(lb_root, runs, console)
+    stages["leaderboard"] = time.perf_counter() - t1
+    wall = time.perf_counter() - t0
+    head, rows = result_rows(data, runs)
+    title = (
+        f"rcb demo: {corpus.name}, EER % [95% CI] per track, ranked by eval EER ({wall / 60:.1f} min wall)"
+    )
+    tab, md = render(head, rows, title)
+    console.print(tab)
+    times = ", ".join([f"corpus {stages['corpus']:.0f} s", *(f"{r.model} {r.seconds:.0f} s" for r in runs),
+                       f"leaderboard {stages['leaderboard']:.0f} s"])  # fmt: skip
+    text = (f"# rcb demo\n\nCorpus `{corpus}`; runs under `{Path(str(d.out)).resolve() / 'runs'}`; leaderboard "
+            f"`{lb_root.resolve()}` (README.md, leaderboard.csv/json, site/index.html).\n\n{md}\nWall time "
+            f"{wall:.0f} s ({times}).\n")  # fmt: skip
+    results = Path(str(d.out)) / "results.md"
+    atomic_write_text(results, text)
+    console.print(f"wall time {wall:.0f} s ({times}); table also in {results}, leaderboard in {lb_root}",
+                  highlight=False)  # fmt: skip
+    return {"corpus": corpus, "runs": runs, "leaderboard": data, "table_md": md, "seconds": wall}
+
+
+def main(argv: Sequence[str]) -> int:
+    """``rcb demo [key=value ...]`` (Hydra overrides of configs/demo.yaml)."""
+    from .evaluation.cli import load_config
+
+    argv = list(argv)
+    if any(a in ("-h", "--help", "help") for a in argv):
+        print(__doc__)
+        print((config_dir() / "demo.yaml").read_text(encoding="utf-8"))
+        return 0
+    cfg = load_config("demo", argv)
+    OmegaConf.resolve(cfg)  # RCB_CORPORA read once, now
+    run_demo(cfg)
+    return 0

@@ -1,0 +1,250 @@
+"""``rcb leaderboard entry run=DIR``: a leaderboard entry (entry.yaml + scores/) from a training run directory.
+
+Everything comes from what the run recorded: its config.yaml (experiment, seed), model card (the
+exact ``rcb train`` command), best checkpoint (model config, parameter count), metrics.json (reported
+metrics, dev EER, corpus identity), metrics/eval/metrics.json (code commit) and scores/. MACs and CPU RTF
+come from ``benchmarks/results/models_speed.json`` when the run's model has the benchmarked
+architecture; they are left out otherwise rather than guessed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import OmegaConf
+
+from ..audio import atomic_write_text
+from ..config import config_dir
+from ..errors import RcbError
+from ..evaluation.protocol import read_protocol
+from .build import track_order
+from .examples import install_protocol
+from .schema import ENTRY_ID_RE, MAIN_TRACK, SCHEMA_VERSION, TRACK_RE
+from .validate import LeaderboardConfig, validate_entry
+
+SPEED_FILE = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "models_speed.json"
+REPORTED = ("eer", "min_dcf")
+# Model kwargs that change how a model is fitted or regularised, not the network that runs at
+# inference: a run differing from the benchmarked config only in these has the benchmarked speed.
+FIT_ONLY = {"max_frames_per_class", "max_iter", "reg_covar", "random_state", "dropout", "mask_time_prob",
+            "layerdrop", "freeze_feature_encoder", "freeze_backbone", "nan_at"}  # fmt: skip
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise RcbError(f"{path}: {e}; is {path.parent} a finished `rcb train` run directory?") from e
+
+
+def default_entry_id(name: str, seed: int | None) -> str:
+    """A safe entry id from the run's experiment name and seed, e.g. ``lfcc_lcnn_mini-seed0``."""
+    base = re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-._") or "run"
+    eid = f"{base[:55]}-seed{seed}" if seed is not None else base[:64]
+    return re.sub(r"\.\.+", ".", eid)
+
+
+def run_command(run_dir: Path, cfg: dict[str, Any]) -> str:
+    """The ``rcb train ...`` command recorded in the run's model card (else rebuilt from the config)."""
+    card = run_dir / "README.md"
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    m = re.search(r"## Reproduce\s*```bash\n(.+?)\n```", text, re.S)
+    if m:
+        return " ".join(m.group(1).split())
+    return f"rcb train experiment={cfg.get('name')} seed={cfg.get('seed')}"
+
+
+def count_params(model: Any) -> int:
+    """Parameters of a torch detector; for a fitted GMM pair, its mixture weights, means and variances."""
+    gmms = getattr(model, "gmms", None)
+    if gmms:
+        return int(sum(g.weights_.size + g.means_.size + g.covariances_.size for g in gmms.values()))
+    from ..models import count_parameters
+
+    return count_parameters(model)
+
+
+def _same_architecture(run_model: dict[str, Any], bench_model: dict[str, Any]) -> bool:
+    if run_model.get("_target_") != bench_model.get("_target_"):
+        return False
+    keys = (set(run_model) | set(bench_model)) - FIT_ONLY
+    return all(run_model.get(k) == bench_model.get(k) for k in keys)
+
+
+def measured_speed(
+    model_cfg: dict[str, Any], torch_params: int, speed_file: Path = SPEED_FILE
+) -> tuple[int | None, float | None]:
+    """(MACs per second of audio, CPU RTF) of the benchmarked model config with this run's architecture.
+
+    A row qualifies when its configs/model/<name>.yaml equals the run's model config up to
+    :data:`FIT_ONLY` keys and its parameter count equals the run model's torch parameters.
+    """
+    if not speed_file.is_file():
+        return None, None
+    rows = _read_json(speed_file).get("results", {})
+    for name, row in rows.items():
+        path = config_dir() / "model" / f"{name}.yaml"
+        if not path.is_file():
+            continue
+        bench = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+        if _same_architecture(model_cfg, bench) and int(row.get("params", -1)) == torch_params:  # type: ignore[arg-type]
+            macs, rtf = row.get("macs_per_s"), row.get("rtf")
+            return (None if macs is None else round(macs)), (None if rtf is None else float(f"{rtf:.3g}"))
+    return None, None
+
+
+def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
+    """``{id, revision}`` of a hub backbone the model started from (None when trained from scratch).
+
+    The revision is the model config's ``revision`` or the commit of the locally cached snapshot.
+    """
+    pid = model_cfg.get("pretrained")
+    if not pid:
+        return None
+    rev = model_cfg.get("revision")
+    if not rev:
+        hub = Path(
+            os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub"
+        )
+        ref = hub.expanduser() / f"models--{str(pid).replace('/', '--')}" / "refs" / "main"
+        rev = ref.read_text().strip() if ref.is_file() else "unknown"
+    return {"id": str(pid), "revision": str(rev)}
+
+
+def _check_protocol(corpus: Path, root: Path, scored_on: str | None) -> None:
+    """RcbError when the corpus changed since the run, or the leaderboard holds another protocol of it."""
+    proto = read_protocol(corpus)
+    if scored_on and scored_on != proto.sha256:
+        raise RcbError(
+            f"{corpus}/protocol.tsv (sha256 {proto.sha256[:12]}) is not the protocol the run was scored on "
+            f"({scored_on[:12]}); pass corpus= the run's corpus"
+        )
+    have = (
+        root / "protocols" / f"{proto.manifest.get('name')}-{proto.manifest.get('version')}" / "protocol.tsv"
+    )
+    if have.is_file() and read_protocol(have).sha256 != proto.sha256:
+        # Replacing it would silently invalidate every entry already scored against it.
+        raise RcbError(
+            f"{have} is another protocol of corpus {proto.manifest.get('name')} {proto.manifest.get('version')}; "
+            "score the corpus the leaderboard uses, or bump the corpus version"
+        )
+
+
+def reported_metrics(summary: dict[str, Any], tracks: list[str]) -> dict[str, dict[str, float]]:
+    """EER and minDCF per leaderboard track from the run's metrics.json (validate recomputes them)."""
+    out: dict[str, dict[str, float]] = {}
+    for t in tracks:
+        if t.startswith("early-"):
+            m = (summary.get("early") or {}).get(t[len("early-") : -1])
+        else:
+            m = summary.get("tracks", {}).get(t)
+        if m:
+            out[t] = {k: round(float(m[k]["value"]), 6) for k in REPORTED if k in m}
+    return out
+
+
+def entry_from_run(
+    run_dir: str | os.PathLike,
+    lb: LeaderboardConfig,
+    entry_id: str | None = None,
+    out: str | os.PathLike | None = None,
+    corpus: str | os.PathLike | None = None,
+    model: str | None = None,
+    description: str | None = None,
+    speed_file: Path = SPEED_FILE,
+) -> Path:
+    """Write ``<out>/<entry_id>/`` (default ``<lb.root>/entries``) from a finished run and validate it.
+
+    Installs the corpus protocol under ``<root>/protocols/`` (root = the parent of ``out``) when it is
+    not there yet. RcbError when the run is unfinished or its corpus changed since.
+    """
+    from torch import nn
+
+    from ..models import count_parameters
+    from ..training.scoring import load_scorer
+
+    run = Path(run_dir).expanduser().resolve()
+    if not (run / "metrics.json").is_file() or not (run / "scores").is_dir():
+        raise RcbError(
+            f"{run} has no metrics.json or scores/: pass run= a finished `rcb train` run directory"
+        )
+    if entry_id is not None and not ENTRY_ID_RE.match(entry_id):
+        raise RcbError(
+            f"entry_id={entry_id!r}: use 1-64 chars of a-z 0-9 . _ -, starting and ending alphanumeric"
+        )
+    cfg_file = run / "config.yaml"
+    cfg = OmegaConf.to_container(OmegaConf.load(cfg_file)) if cfg_file.is_file() else {}
+    summary = _read_json(run / "metrics.json")
+    entries = Path(out).expanduser() if out else lb.root / "entries"
+    root = entries.parent
+    cdir = Path(corpus or summary.get("corpus", {}).get("path") or cfg.get("corpus", "")).expanduser()
+    if not (cdir / "protocol.tsv").is_file():
+        raise RcbError(
+            f"the run's corpus {cdir} is not there; pass corpus=DIR (the corpus the run was trained on)"
+        )
+    _check_protocol(cdir, root, summary.get("corpus", {}).get("protocol_sha256"))
+    tracks = track_order({p.stem for p in (run / "scores").glob("*.tsv") if TRACK_RE.match(p.stem)})
+    if MAIN_TRACK not in tracks:
+        raise RcbError(
+            f"{run}/scores/{MAIN_TRACK}.tsv is missing: the corpus has no main eval track to submit"
+        )
+    scorer = load_scorer(run, "cpu", "best")
+    params = count_params(scorer.model)
+    torch_params = count_parameters(scorer.model) if isinstance(scorer.model, nn.Module) else 0
+    model_cfg = dict(scorer.meta.get("model") or {})
+    cfg.setdefault("name", scorer.meta.get("experiment") or run.name)  # type: ignore[union-attr]
+    cfg.setdefault("seed", scorer.meta.get("seed"))  # type: ignore[union-attr]
+    eid = entry_id or default_entry_id(str(cfg["name"]), cfg["seed"])  # type: ignore[index]
+    macs, rtf = measured_speed(model_cfg, torch_params, speed_file)
+    proto = install_protocol(cdir, root)  # only now: a refused run leaves the leaderboard untouched
+    edir = entries / eid
+    if (edir / "scores").is_dir():
+        shutil.rmtree(edir / "scores")  # a track missing from this run must not survive from an older entry
+    (edir / "scores").mkdir(parents=True)
+    for t in tracks:
+        shutil.copyfile(run / "scores" / f"{t}.tsv", edir / "scores" / f"{t}.tsv")
+    entry = _entry_yaml(eid, run, cfg, summary, model_cfg, params, macs, rtf, proto, tracks)
+    entry["model"] = (model or entry["model"])[:200]
+    entry["description"] = (description or entry["description"])[:2000]
+    atomic_write_text(edir / "entry.yaml", yaml.safe_dump(entry, sort_keys=False, allow_unicode=True))
+    check = validate_entry(edir, dataclasses.replace(lb, root=root))
+    if not check.ok:
+        shutil.rmtree(edir)  # an invalid entry left in entries/ would break `rcb leaderboard build`
+        raise RcbError(
+            f"the entry for {run} does not validate (not written):\n  - " + "\n  - ".join(check.errors)
+        )
+    return edir
+
+
+def _entry_yaml(eid: str, run: Path, cfg: dict, summary: dict, model_cfg: dict, params: int, macs: int | None,
+                rtf: float | None, proto: Any, tracks: list[str]) -> dict[str, Any]:  # fmt: skip
+    sha = (_read_json(run / "metrics" / MAIN_TRACK / "metrics.json").get("provenance") or {}).get("git_sha")
+    target = str(model_cfg.get("_target_", "?")).rsplit(".", 1)[-1]
+    dev = summary.get("tracks", {}).get("dev", {}).get("eer", {}).get("value")
+    what = f"{target} trained with `rcb train` ({cfg.get('name')}, seed {cfg.get('seed')}"
+    what += f"; dev EER {100 * dev:.2f}%)" if dev is not None else ")"
+    m, c = proto.manifest, {"name": proto.manifest["name"], "version": proto.manifest["version"]}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "entry_id": eid,
+        "model": str(cfg.get("name") or target)[:200],
+        "description": what,
+        "code": {"repository": None, "commit": sha if sha and re.fullmatch(r"[0-9a-f]{7,40}", sha) else None},
+        "experiment": run_command(run, cfg)[:1000],
+        "pretrained": pretrained_of(model_cfg),
+        "training_data": f"{m['name']} {m['version']} train split, dev for model selection "
+        f"(protocol sha256 {proto.sha256})",
+        "params": int(params),
+        "macs": macs,
+        "cpu_rtf": rtf,
+        "corpus": {**c, "protocol_sha256": proto.sha256},
+        "reported": reported_metrics(summary, tracks),
+        "reproduce": None,
+    }

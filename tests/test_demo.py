@@ -1,0 +1,94 @@
+"""`rcb demo` end to end on a tiny corpus built from the synthetic sources: the leaderboard table comes out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from robocall_bench.cli import main
+from robocall_bench.config import compose, config_dir
+from robocall_bench.demo import build_leaderboard, run_demo
+from robocall_bench.demo import main as demo_main
+from robocall_bench.errors import RcbError
+from test_train_support import FAST_TTS
+
+TINY_STEPS = ["trainer.max_steps=3", "data.batch_size=4", "data.train_crop_s=1.0", "data.num_workers=0",
+              "trainer.enable_progress_bar=false", "eval.bootstrap_n=20"]  # fmt: skip
+TINY_GMM = "recipes.lfcc_gmm.overrides=['model.n_components=4']"  # a key of the GMM's model config only
+
+
+def _q(items: list[str]) -> str:
+    return "[" + ",".join(f"'{x}'" for x in items) + "]"
+
+
+def demo_args(corpora_root: Path, out: Path, steps: list[str]) -> list[str]:
+    return ["demo.preset=tiny", f"demo.corpora_root={corpora_root}", f"demo.out={out}",
+            f"demo.corpus_overrides={_q(FAST_TTS)}", f"demo.train_overrides={_q(steps)}"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo(corpora_root, tmp_path_factory) -> Path:
+    """One tiny demo run from the command line (corpus build, three trainings, entries, leaderboard)."""
+    work = tmp_path_factory.mktemp("demo")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)  # the corpus goes to ./data/tiny-seed0, as `rcb corpus` would put it
+    try:
+        assert main(["demo", *demo_args(corpora_root, work / "out", TINY_STEPS), TINY_GMM]) == 0
+    finally:
+        mp.undo()
+    return work
+
+
+def test_demo_builds_the_corpus_trains_three_models_and_prints_the_leaderboard(demo):
+    assert (demo / "data" / "tiny-seed0" / "protocol.tsv").is_file()
+    runs = sorted(p.name.rsplit("-", 1)[0] for p in (demo / "out" / "runs").iterdir())
+    assert runs == ["lfcc_gmm", "lfcc_lcnn", "wav2vec2"]
+    lb = demo / "out" / "leaderboard"
+    data = json.loads((lb / "leaderboard.json").read_text())
+    assert sorted(e["entry_id"] for e in data["entries"]) == ["lfcc-gmm", "lfcc-lcnn", "wav2vec2-tiny"]
+    assert {"eval", "early-2s"} <= set(data["tracks"]) and (lb / "README.md").is_file()
+    for e in data["entries"]:
+        m = e["tracks"]["eval"]["eer"]
+        assert 0 <= m["value"] <= 1 and m["ci"] is not None
+    results = (demo / "out" / "results.md").read_text()
+    assert (
+        "| # | entry | params | eval | unseen systems | unseen channel | first 2 s of eval | seconds |"
+        in results
+    )
+    for eid in ("lfcc-gmm", "lfcc-lcnn", "wav2vec2-tiny"):
+        assert f"| {eid} |" in results
+    assert "Wall time" in results
+
+
+def test_rerun_reuses_finished_runs_and_the_corpus(demo, corpora_root, monkeypatch):
+    monkeypatch.chdir(demo)
+    cfg = compose("demo", [*demo_args(corpora_root, demo / "out", TINY_STEPS), TINY_GMM])
+    res = run_demo(cfg)
+    assert [r.reused for r in res["runs"]] == [True, True, True]
+    assert len(res["leaderboard"]["entries"]) == 3 and "| lfcc-gmm |" in res["table_md"]
+
+
+def test_a_subset_and_a_finished_corpus_without_sources(demo, monkeypatch, tmp_path):
+    monkeypatch.chdir(demo)
+    monkeypatch.delenv("RCB_CORPORA", raising=False)
+    args = ["demo.preset=tiny", f"demo.out={tmp_path}", "demo.models=[lfcc_lcnn]",
+            f"demo.train_overrides={_q(TINY_STEPS)}"]  # fmt: skip
+    assert main(["demo", *args]) == 0  # no sources: the complete data/tiny-seed0 is used as is
+    data = json.loads((tmp_path / "leaderboard" / "leaderboard.json").read_text())
+    assert [e["entry_id"] for e in data["entries"]] == ["lfcc-lcnn"]
+
+
+def test_clear_errors(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RCB_CORPORA", raising=False)
+    with pytest.raises(RcbError, match="unknown model 'nope'"):
+        demo_main(["demo.models=[nope]"])
+    with pytest.raises(RcbError, match="RCB_CORPORA=DIR rcb demo"):
+        demo_main(["demo.preset=tiny"])
+    with pytest.raises(RcbError, match="not found; build one"):
+        demo_main([f"demo.corpus={tmp_path}/missing"])
+    with pytest.raises(RcbError, match="committed leaderboard"):
+        build_leaderboard(config_dir().parent / "leaderboard", [], Console())
