@@ -55,7 +55,7 @@ def test_demo_builds_the_corpus_trains_three_models_and_prints_the_leaderboard(d
         assert 0 <= m["value"] <= 1 and m["ci"] is not None
     results = (demo / "out" / "results.md").read_text()
     assert (
-        "| # | entry | params | eval | unseen systems | unseen channel | first 2 s of eval | seconds |"
+        "| # | entry | params | eval | unseen systems | unseen channel | first 2 s of eval | train+score s |"
         in results
     )
     for eid in ("lfcc-gmm", "lfcc-lcnn", "wav2vec2-tiny"):
@@ -63,22 +63,18 @@ def test_demo_builds_the_corpus_trains_three_models_and_prints_the_leaderboard(d
     assert "Wall time" in results
 
 
-def test_rerun_reuses_finished_runs_and_the_corpus(demo, corpora_root, monkeypatch):
+def test_rerun_reuses_finished_runs_also_without_sources(demo, corpora_root, monkeypatch):
     monkeypatch.chdir(demo)
     cfg = compose("demo", [*demo_args(corpora_root, demo / "out", TINY_STEPS), TINY_GMM])
-    res = run_demo(cfg)
+    res = run_demo(cfg)  # corpus resumed (nothing to render), every run reused
     assert [r.reused for r in res["runs"]] == [True, True, True]
     assert len(res["leaderboard"]["entries"]) == 3 and "| lfcc-gmm |" in res["table_md"]
-
-
-def test_a_subset_and_a_finished_corpus_without_sources(demo, monkeypatch, tmp_path):
-    monkeypatch.chdir(demo)
     monkeypatch.delenv("RCB_CORPORA", raising=False)
-    args = ["demo.preset=tiny", f"demo.out={tmp_path}", "demo.models=[lfcc_lcnn]",
+    args = ["demo.preset=tiny", f"demo.out={demo / 'out'}", "demo.models=[lfcc_lcnn]",
             f"demo.train_overrides={_q(TINY_STEPS)}"]  # fmt: skip
     assert main(["demo", *args]) == 0  # no sources: the complete data/tiny-seed0 is used as is
-    data = json.loads((tmp_path / "leaderboard" / "leaderboard.json").read_text())
-    assert [e["entry_id"] for e in data["entries"]] == ["lfcc-lcnn"]
+    data = json.loads((demo / "out" / "leaderboard" / "leaderboard.json").read_text())
+    assert [e["entry_id"] for e in data["entries"]] == ["lfcc-lcnn"]  # the demo's leaderboard: this run only
 
 
 def test_clear_errors(monkeypatch, tmp_path):

@@ -59,6 +59,9 @@ def test_entry_from_a_run_validates_and_carries_the_runs_record(run, corpus, tmp
     assert main(["leaderboard", "build", f"root={root}", "bootstrap.n=20"]) == 0
     data = json.loads((root / "leaderboard.json").read_text())
     assert [x["entry_id"] for x in data["entries"]] == ["tiny-cnn"]
+    other = tmp_path / "other" / "entries"  # out=: entries there, the protocol beside them
+    assert main(["leaderboard", "entry", f"run={run}", f"out={other}"]) == 0
+    assert (other / "debug-seed0" / "entry.yaml").is_file() and (other.parent / "protocols").is_dir()
 
 
 def test_fitted_gmm_run_counts_mixture_parameters(corpus, tmp_path):

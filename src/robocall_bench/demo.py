@@ -92,13 +92,17 @@ def train_recipe(d: DictConfig, recipes: DictConfig, name: str, corpus: Path, co
     if (run_dir / "metrics.json").is_file() and (run_dir / "README.md").is_file():
         if d.reuse:
             console.print(f"reusing the finished run {run_dir} (demo.reuse=false retrains)", highlight=False)
-            return DemoRun(name, run_dir, entry_id, title, 0.0, True)
+            timing = run_dir / "demo_seconds.txt"  # what the run took when it was trained
+            secs = float(timing.read_text()) if timing.is_file() else 0.0
+            return DemoRun(name, run_dir, entry_id, title, secs, True)
         shutil.rmtree(run_dir)  # the demo's own output; an unfinished run is resumed instead
     args = [f"experiment={experiment}", f"corpus={corpus}", f"seed={d.seed}", *overrides]
     cfg = compose("train", [*args, f"run_dir={run_dir}"])
     t0 = time.perf_counter()
     train(cfg, run_dir, console=console, command="rcb train " + " ".join(args))
-    return DemoRun(name, run_dir, entry_id, title, time.perf_counter() - t0, False)
+    secs = time.perf_counter() - t0
+    atomic_write_text(run_dir / "demo_seconds.txt", f"{secs:.1f}\n")
+    return DemoRun(name, run_dir, entry_id, title, secs, False)
 
 
 def build_leaderboard(root: Path, runs: list[DemoRun], console: Console) -> dict[str, Any]:
@@ -136,13 +140,13 @@ def eer_cell(m: dict[str, Any] | None) -> str:
 def result_rows(data: dict[str, Any], runs: list[DemoRun]) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the demo table: the demo's entries in leaderboard rank order."""
     secs = {r.entry_id: r for r in runs}
-    head = ["#", "entry", "params", *(t for _, t in TABLE_TRACKS), "seconds"]
+    head = ["#", "entry", "params", *(t for _, t in TABLE_TRACKS), "train+score s"]
     rows = []
     for e in (e for e in data["entries"] if e["entry_id"] in secs):
         r = secs[e["entry_id"]]
         rows.append([str(e["rank"]), e["entry_id"], f"{e['params']:,}",
                      *(eer_cell(e["tracks"].get(t)) for t, _ in TABLE_TRACKS),
-                     "reused" if r.reused else f"{r.seconds:.0f}"])  # fmt: skip
+                     f"{r.seconds:.0f}" + (" (reused)" if r.reused else "")])  # fmt: skip
     return head, rows
 
 
@@ -190,7 +194,7 @@ def run_demo(cfg: DictConfig, console: Console | None = None) -> dict[str, Any]:
     )
     tab, md = render(head, rows, title)
     console.print(tab)
-    times = ", ".join([f"corpus {stages['corpus']:.0f} s", *(f"{r.model} {r.seconds:.0f} s" for r in runs),
+    times = ", ".join([f"corpus {stages['corpus']:.0f} s", *(f"{r.model} {'reused' if r.reused else f'{r.seconds:.0f} s'}" for r in runs),
                        f"leaderboard {stages['leaderboard']:.0f} s"])  # fmt: skip
     text = (f"# rcb demo\n\nCorpus `{corpus}`; runs under `{Path(str(d.out)).resolve() / 'runs'}`; leaderboard "
             f"`{lb_root.resolve()}` (README.md, leaderboard.csv/json, site/index.html).\n\n{md}\nWall time "
