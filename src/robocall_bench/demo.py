@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .audio import atomic_write_text
-from .config import compose, config_dir
+from .config import compose, config_dir, load_config, print_help_if_asked
 from .console import make_console
 from .errors import RcbError
 
@@ -208,12 +208,8 @@ def run_demo(cfg: DictConfig, console: Console | None = None) -> dict[str, Any]:
 
 def main(argv: Sequence[str]) -> int:
     """``rcb demo [key=value ...]`` (Hydra overrides of configs/demo.yaml)."""
-    from .evaluation.cli import load_config
-
     argv = list(argv)
-    if any(a in ("-h", "--help", "help") for a in argv):
-        print(__doc__)
-        print((config_dir() / "demo.yaml").read_text(encoding="utf-8"))
+    if print_help_if_asked(argv, __doc__, "demo"):
         return 0
     cfg = load_config("demo", argv)
     OmegaConf.resolve(cfg)  # RCB_CORPORA read once, now

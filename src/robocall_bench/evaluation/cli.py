@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from ..config import compose, config_dir
+from ..config import load_config, print_help_if_asked
 from ..errors import RcbError
 from .bootstrap import BootstrapConfig
 from .core import CostModel
@@ -16,23 +16,6 @@ from .run import EvalSpec, evaluate
 
 _OUT = Console()
 _ERR = Console(stderr=True)
-
-
-def load_config(name: str, argv: Sequence[str]) -> DictConfig:
-    """Compose ``configs/<name>.yaml`` with ``key=value`` overrides; RcbError for bad or missing keys."""
-    bad = [a for a in argv if "=" not in a]
-    if bad:
-        raise RcbError(f"arguments must be key=value (Hydra overrides); got {bad}. See `rcb {name} --help`.")
-    try:
-        cfg = compose(name, list(argv))
-    except Exception as e:  # Hydra's override/composition errors: report them as a usage error
-        raise RcbError(f"bad arguments {list(argv)}: {e}".strip()) from e
-    missing = sorted(k for k in cfg if OmegaConf.is_missing(cfg, k))
-    if missing:
-        raise RcbError(
-            f"missing required argument(s): {', '.join(f'{k}=...' for k in missing)}. See `rcb {name} --help`."
-        )
-    return cfg
 
 
 def spec_from_config(cfg: DictConfig) -> EvalSpec:
@@ -72,9 +55,7 @@ def main(argv: Sequence[str]) -> int:
     from .report import write_outputs  # matplotlib import deferred: --help stays fast
 
     argv = list(argv)
-    if any(a in ("-h", "--help", "help") for a in argv):
-        print(__doc__)
-        print((config_dir() / "eval.yaml").read_text(encoding="utf-8"))
+    if print_help_if_asked(argv, __doc__, "eval"):
         return 0
     cfg = load_config("eval", argv)
     spec = spec_from_config(cfg)

@@ -9,10 +9,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 from rich.console import Console
 
-from ..config import config_dir
+from ..config import config_dir, load_config
 from ..errors import RcbError
 from ..evaluation.bootstrap import BootstrapConfig
-from ..evaluation.cli import load_config
 from ..evaluation.core import CostModel
 from .validate import LeaderboardConfig, validate_entry
 

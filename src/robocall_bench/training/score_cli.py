@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..audio import atomic_write_text
-from ..config import config_dir
+from ..config import load_config, print_help_if_asked
 from ..errors import RcbError
 from .inputs import find_inputs
 from .scoring import ScoreResult, load_scorer, score_paths
@@ -120,12 +120,8 @@ def report(console: Console, ckpt: Path, kind: str, out: Path, err: Path | None,
 
 def main(argv: Sequence[str]) -> int:
     """Parse ``key=value`` arguments against configs/score.yaml and score."""
-    from ..evaluation.cli import load_config
-
     argv = list(argv)
-    if any(a in ("-h", "--help", "help") for a in argv):
-        print(__doc__)
-        print((config_dir() / "score.yaml").read_text(encoding="utf-8"))
+    if print_help_if_asked(argv, __doc__, "score"):
         return 0
     c = load_config("score", argv)
     opt = lambda v: None if v in (None, "", "null") else v  # noqa: E731
