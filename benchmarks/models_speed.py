@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from robocall_bench.models import Detector, build_model, count_parameters
-from robocall_bench.models.frontends import LFCC
 from robocall_bench.models.lfcc_gmm import LFCCGMM
+from robocall_bench.models.profile import macs_per_second, time_rtf
 
 SR = 16000
 REFERENCE = "lfcc_lcnn"
@@ -65,68 +60,6 @@ def build(name: str) -> Detector:
     return model
 
 
-def _rnn_macs(module: nn.RNNBase, inp) -> int:
-    """Analytic MACs of an LSTM/GRU forward (FlopCounterMode misses LSTMs on CPU)."""
-    x = inp[0]
-    steps = x.data.shape[0] if isinstance(x, nn.utils.rnn.PackedSequence) else x.shape[0] * x.shape[1]
-    gates = {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
-    dirs, h = 2 if module.bidirectional else 1, module.hidden_size
-    total = 0
-    for layer in range(module.num_layers):
-        d_in = module.input_size if layer == 0 else h * dirs
-        total += dirs * steps * gates * (d_in * h + h * h)
-    return total
-
-
-def macs_per_second(model: Detector, seconds: float) -> float:
-    """Forward MACs per second of audio (batch 1)."""
-    wave, lengths = torch.randn(1, int(seconds * SR)), torch.tensor([int(seconds * SR)])
-    rnn_macs: list[int] = []
-    rnns = [m for m in model.modules() if isinstance(m, nn.RNNBase)]
-    hooks = [
-        m.register_forward_hook(lambda mod, inp, out: rnn_macs.append(_rnn_macs(mod, inp))) for m in rnns
-    ]
-    counter = FlopCounterMode(display=False)
-    try:
-        with counter:
-            model(wave, lengths)
-    finally:
-        for hk in hooks:
-            hk.remove()
-    counts = counter.get_flop_counts()  # keyed "<RootClass>.<module path>"
-    rnn_keys = {f"{type(model).__name__}.{n}" for n, m in model.named_modules() if m in rnns}
-    counted_in_rnns = sum(sum(counts.get(k, {}).values()) for k in rnn_keys)
-    macs = (counter.get_total_flops() - counted_in_rnns) / 2 + sum(rnn_macs)
-    for fe in (m for m in model.modules() if isinstance(m, LFCC)):  # FFTs are not counted
-        frames = int(fe.frame_lengths(lengths)[0])
-        macs += frames * fe.n_fft * math.log2(fe.n_fft)  # ~N log2 N MACs per real FFT frame
-    if isinstance(model, LFCCGMM):
-        macs += int(model.frontend.frame_lengths(lengths)[0]) * model.macs_per_frame()
-    return macs / seconds
-
-
-def rtfs(
-    models: dict[str, Detector], seconds: float, repeats: int, budget_s: float = 120.0
-) -> dict[str, tuple[float, float]]:
-    """(median, min) wall time of a batch-1 forward / audio duration, per model.
-
-    Models are timed round-robin (one forward each per round), so a load change on a shared
-    machine hits every model alike and the ratios to the reference stay meaningful; the minimum
-    is the best estimate of the uncontended cost.
-    """
-    wave, lengths = torch.randn(1, int(seconds * SR)), torch.tensor([int(seconds * SR)])
-    times: dict[str, list[float]] = {name: [] for name in models}
-    for r in range(repeats + 2):  # two warm-up rounds (allocator, oneDNN primitive caches)
-        for name, model in models.items():
-            t = time.perf_counter()
-            model(wave, lengths)
-            if r >= 2:
-                times[name].append(time.perf_counter() - t)
-        if r >= 4 and sum(map(sum, times.values())) > budget_s:  # slow sets: fewer rounds (>= 3)
-            break
-    return {name: (statistics.median(ts) / seconds, min(ts) / seconds) for name, ts in times.items()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -145,7 +78,7 @@ def main() -> None:
             name: {"params": count_parameters(m), "macs_per_s": macs_per_second(m, args.seconds)}
             for name, m in models.items()
         }
-        for name, (med, best) in rtfs(models, args.seconds, args.repeats).items():
+        for name, (med, best) in time_rtf(models, args.seconds, args.repeats, budget_s=120.0).items():
             rows[name].update(rtf=med, rtf_min=best)
     ref = rows[REFERENCE]["rtf"]
     print(f"{args.threads} threads, {args.seconds:g} s input, batch 1, load average {os.getloadavg()[0]:.2f}")

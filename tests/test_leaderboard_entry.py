@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from omegaconf import OmegaConf
 
 from robocall_bench.cli import main
-from robocall_bench.config import config_dir
 from robocall_bench.errors import RcbError
 from robocall_bench.evaluation.protocol import read_protocol
-from robocall_bench.leaderboard.from_run import default_entry_id, entry_from_run, measured_speed
+from robocall_bench.leaderboard.from_run import default_entry_id, entry_from_run, train_rate
 from robocall_bench.leaderboard.validate import LeaderboardConfig
 from robocall_bench.training.run import train
 from test_train_support import TinyDetector, tiny_corpus, train_cfg, trained_run
@@ -45,7 +43,16 @@ def test_entry_from_a_run_validates_and_carries_the_runs_record(run, corpus, tmp
                            "protocol_sha256": proto.sha256}  # fmt: skip
     assert proto.sha256 in e["training_data"] and e["code"]["commit"] == prov["git_sha"]
     assert e["params"] == sum(p.numel() for p in TinyDetector().parameters())
-    assert e["macs"] is None and e["cpu_rtf"] is None  # not a benchmarked architecture: not guessed
+    # cost measured on the trained model itself, with the setup; training rate from the run's record
+    assert e["macs"] > 0 and 0 < e["cpu_rtf"] < 10 and "2 threads" in e["compute"]
+    rate = summary["fit"]["throughput"]
+    assert (
+        e["train_samples_per_s"] == float(f"{rate['samples_per_s']:.3g}")
+        and "samples/s of train steps" in e["compute"]
+    )
+    assert rate["samples"] == 4 * 4 and rate["batch_size"] == 4  # debug: 4 steps of batch 4
+    assert rate["loop_seconds"] >= rate["step_seconds"] > 0 and 0 <= rate["loader_share"] < 1
+    assert summary["scoring"]["audio_s"] > 0 and summary["scoring"]["rtf"] > 0
     assert e["pretrained"] is None and e["experiment"].startswith("rcb train")
     # every leaderboard track the run scored, none of the others (dev is the run's own business)
     tracks = sorted(p.stem for p in (edir / "scores").iterdir())
@@ -70,19 +77,20 @@ def test_fitted_gmm_run_counts_mixture_parameters(corpus, tmp_path):
     edir = entry_from_run(run, LeaderboardConfig(root=tmp_path / "lb"))
     e = yaml.safe_load((edir / "entry.yaml").read_text())
     assert edir.name == "debug-seed0" and e["params"] == 2 * (4 + 2 * 4 * 60)  # weights + means + variances
+    assert e["macs"] > 0 and e["cpu_rtf"] > 0 and "files/s of fitting" in e["compute"]
+    no_speed = entry_from_run(run, LeaderboardConfig(root=tmp_path / "lb2"), speed=False)
+    e = yaml.safe_load((no_speed / "entry.yaml").read_text())
+    assert e["macs"] is None and e["cpu_rtf"] is None and e["train_samples_per_s"] > 0
 
 
-def test_speed_comes_from_the_benchmark_only_for_the_same_architecture(tmp_path):
-    lcnn = OmegaConf.to_container(OmegaConf.load(config_dir() / "model" / "lfcc_lcnn.yaml"), resolve=True)
-    speed = tmp_path / "models_speed.json"
-    speed.write_text(
-        json.dumps({"results": {"lfcc_lcnn": {"params": 1000, "macs_per_s": 8.4e7, "rtf": 0.0058}}})
+def test_training_rate_is_read_from_the_fit_record_or_left_out():
+    fit = {"fit": {"throughput": {"samples_per_s": 123.456, "loop_seconds": 2.0, "device": "cuda", "threads": 4,
+                                  "world_size": 2, "batch_size": 32, "train_crop_s": 4.0}}}  # fmt: skip
+    rate, how = train_rate(fit)
+    assert rate == 123.0 and how == (
+        "training: 123 samples/s of train steps (cuda, 4 threads, 2 processes, rate per process, batch 32, 4 s crops)"
     )
-    assert measured_speed(lcnn, 1000, speed) == (84000000, 0.0058)
-    assert measured_speed({**lcnn, "dropout": 0.1}, 1000, speed) == (84000000, 0.0058)  # training-only knob
-    assert measured_speed({**lcnn, "lstm": False}, 1000, speed) == (None, None)  # another network
-    assert measured_speed(lcnn, 999, speed) == (None, None)
-    assert measured_speed(lcnn, 1000, tmp_path / "absent.json") == (None, None)
+    assert train_rate({}) == (None, None) and train_rate({"fit": {"throughput": {}}}) == (None, None)
 
 
 def test_default_entry_ids_are_safe():

@@ -107,6 +107,8 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig) -> dict:
                 "params": e.params,
                 "macs": e.macs,
                 "cpu_rtf": _r(e.cpu_rtf),
+                "train_samples_per_s": _r(e.train_samples_per_s),
+                "compute": e.compute,
                 "corpus": e.corpus.model_dump(),
                 "reproducible": e.reproduce is not None,
                 "tracks": per_track,
@@ -173,7 +175,9 @@ def render_readme(data: dict) -> str:
         "score files and the committed protocol. Ranked by EER on the main `eval` track, ties by minDCF. "
         f"Brackets: 95% cluster-bootstrap CIs ({data['bootstrap']['n']} replicates). "
         "See [CONTRIBUTING.md](../CONTRIBUTING.md) to submit an entry; open `site/index.html` for the "
-        "sortable page with DET curves.",
+        "sortable page with DET curves. Cost columns are reported by the entry, not recomputed: "
+        "MACs/s = multiply-accumulates per second of audio, CPU RTF = compute seconds per second of audio, "
+        "train/s = training samples per second (setups under *How costs were measured*).",
         "",
     ]
     head = [
@@ -189,6 +193,7 @@ def render_readme(data: dict) -> str:
         "params",
         "MACs/s",
         "CPU RTF",
+        "train/s",
     ]
     for t in data["tracks"]:
         rows = [e for e in data["entries"] if t in e["tracks"]]
@@ -201,11 +206,16 @@ def render_readme(data: dict) -> str:
             m = e["tracks"][t]
             cells = [str(i), f"`{e['entry_id']}`", _md(e["model"])]
             cells += [_cell(k, m[k]) for k in ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc")]
-            cells += [_num(e["params"]), _num(e["macs"]), _num(e["cpu_rtf"])]
+            cells += [_num(e["params"]), _num(e["macs"]), _num(e["cpu_rtf"]), _num(e["train_samples_per_s"])]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     if not data["entries"]:
         lines += ["No entries yet.", ""]
+    measured = [e for e in data["entries"] if e.get("compute")]
+    if measured:
+        lines += ["## How costs were measured", ""]
+        lines += [f"- `{e['entry_id']}`: {_md(e['compute'])}" for e in measured]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -215,7 +225,19 @@ def render_csv(data: dict) -> str:
     w = csv.writer(buf, lineterminator="\n")
     cols = [f"{k}{s}" for k in METRICS for s in ("", "_ci_low", "_ci_high")]
     w.writerow(
-        ["rank", "entry_id", "model", "track", *cols, "n_robocall", "n_human", "params", "macs", "cpu_rtf"]
+        [
+            "rank",
+            "entry_id",
+            "model",
+            "track",
+            *cols,
+            "n_robocall",
+            "n_human",
+            "params",
+            "macs",
+            "cpu_rtf",
+            "train_samples_per_s",
+        ]
     )
     for e in data["entries"]:
         for t in data["tracks"]:
@@ -238,6 +260,7 @@ def render_csv(data: dict) -> str:
                     e["params"],
                     e["macs"],
                     e["cpu_rtf"],
+                    e["train_samples_per_s"],
                 ]
             )
     return buf.getvalue()

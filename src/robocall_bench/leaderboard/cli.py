@@ -50,7 +50,14 @@ def _entry_from_run(cfg: DictConfig, lb: LeaderboardConfig) -> int:
         raise RcbError(
             "give the training run: run=experiments/runs/<name>/<time> (a finished `rcb train` run)"
         )
-    edir = entry_from_run(str(cfg.run), lb, cfg.entry_id or None, cfg.out or None, cfg.corpus or None)
+    edir = entry_from_run(
+        str(cfg.run),
+        lb,
+        cfg.entry_id or None,
+        cfg.out or None,
+        cfg.corpus or None,
+        speed=bool(cfg.get("speed", True)),
+    )
     _OUT.print(f"PASS: wrote {edir} (entry.yaml + scores/); then `rcb leaderboard build`", highlight=False)
     return 0
 

@@ -174,6 +174,7 @@ def make_entry(corpus: Path, root: Path, entry_id: str, proto: Protocol) -> Path
         "params": 0,
         "macs": macs(),
         "cpu_rtf": float(f"{rtf:.3g}"),
+        "compute": "CPU RTF: process CPU seconds per second of audio over every scored track (numpy, one process); MACs/s counted analytically",
         "corpus": {
             "name": proto.manifest["name"],
             "version": proto.manifest["version"],

@@ -2,9 +2,9 @@
 
 Everything comes from what the run recorded: its config.yaml (experiment, seed), model card (the
 exact ``rcb train`` command), best checkpoint (model config, parameter count), metrics.json (reported
-metrics, dev EER, corpus identity), metrics/eval/metrics.json (code commit) and scores/. MACs and CPU RTF
-come from ``benchmarks/results/models_speed.json`` when the run's model has the benchmarked
-architecture; they are left out otherwise rather than guessed.
+metrics, dev EER, corpus identity, training throughput), metrics/eval/metrics.json (code commit) and
+scores/. MACs per second of audio and the CPU real-time factor are measured on the run's trained model
+when the entry is written (``speed=false`` skips them), with the setup recorded in ``compute``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import yaml
 from omegaconf import OmegaConf
 
 from ..audio import atomic_write_text
-from ..config import config_dir
 from ..errors import RcbError
 from ..evaluation.protocol import read_protocol
 from .build import track_order
@@ -29,12 +28,7 @@ from .examples import install_protocol
 from .schema import ENTRY_ID_RE, MAIN_TRACK, SCHEMA_VERSION, TRACK_RE
 from .validate import LeaderboardConfig, validate_entry
 
-SPEED_FILE = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "models_speed.json"
 REPORTED = ("eer", "min_dcf")
-# Model kwargs that change how a model is fitted or regularised, not the network that runs at
-# inference: a run differing from the benchmarked config only in these has the benchmarked speed.
-FIT_ONLY = {"max_frames_per_class", "max_iter", "reg_covar", "random_state", "dropout", "mask_time_prob",
-            "layerdrop", "freeze_feature_encoder", "freeze_backbone", "nan_at"}  # fmt: skip
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -71,33 +65,37 @@ def count_params(model: Any) -> int:
     return count_parameters(model)
 
 
-def _same_architecture(run_model: dict[str, Any], bench_model: dict[str, Any]) -> bool:
-    if run_model.get("_target_") != bench_model.get("_target_"):
-        return False
-    keys = (set(run_model) | set(bench_model)) - FIT_ONLY
-    return all(run_model.get(k) == bench_model.get(k) for k in keys)
+def measure_speed(model: Any, threads: int = 2) -> tuple[int | None, float | None, str | None]:
+    """(MACs per second of audio, CPU RTF, how it was measured) of the run's trained model.
 
-
-def measured_speed(
-    model_cfg: dict[str, Any], torch_params: int, speed_file: Path = SPEED_FILE
-) -> tuple[int | None, float | None]:
-    """(MACs per second of audio, CPU RTF) of the benchmarked model config with this run's architecture.
-
-    A row qualifies when its configs/model/<name>.yaml equals the run's model config up to
-    :data:`FIT_ONLY` keys and its parameter count equals the run model's torch parameters.
+    Measured here and now (batch 1, 4 s input, eval mode, ``threads`` CPU threads, median of 5
+    timed forwards) rather than taken from a benchmark file, so every entry carries them.
     """
-    if not speed_file.is_file():
+    from ..models.profile import cpu_profile
+
+    if not callable(model):
+        return None, None, None
+    p = cpu_profile(model, threads=threads)
+    how = (f"CPU RTF: median of 5 batch-1 forwards on {p['seconds']:g} s of audio, {threads} threads, "
+           f"{p['machine']}, torch {p['torch']}, load average {p['load_average']:.2f}")  # fmt: skip
+    return round(p["macs_per_s"]), float(f"{p['cpu_rtf']:.3g}"), how
+
+
+def train_rate(summary: dict[str, Any]) -> tuple[float | None, str | None]:
+    """(training samples/s, how) from the run's recorded fit summary (None for runs without one)."""
+    t = (summary.get("fit") or {}).get("throughput") or {}
+    rate = t.get("samples_per_s")
+    if not rate:
         return None, None
-    rows = _read_json(speed_file).get("results", {})
-    for name, row in rows.items():
-        path = config_dir() / "model" / f"{name}.yaml"
-        if not path.is_file():
-            continue
-        bench = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-        if _same_architecture(model_cfg, bench) and int(row.get("params", -1)) == torch_params:  # type: ignore[arg-type]
-            macs, rtf = row.get("macs_per_s"), row.get("rtf")
-            return (None if macs is None else round(macs)), (None if rtf is None else float(f"{rtf:.3g}"))
-    return None, None
+    unit = "samples/s of train steps" if "loop_seconds" in t else "files/s of fitting"
+    parts = [str(t.get("device", "?")), f"{t.get('threads')} threads"]
+    if (t.get("world_size") or 1) > 1:
+        parts.append(f"{t['world_size']} processes, rate per process")
+    if t.get("batch_size"):
+        parts.append(f"batch {t['batch_size']}")
+    if t.get("train_crop_s"):
+        parts.append(f"{t['train_crop_s']:g} s crops")
+    return float(f"{rate:.3g}"), f"training: {rate:.3g} {unit} ({', '.join(parts)})"
 
 
 def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
@@ -158,16 +156,13 @@ def entry_from_run(
     corpus: str | os.PathLike | None = None,
     model: str | None = None,
     description: str | None = None,
-    speed_file: Path = SPEED_FILE,
+    speed: bool = True,
 ) -> Path:
     """Write ``<out>/<entry_id>/`` (default ``<lb.root>/entries``) from a finished run and validate it.
 
     Installs the corpus protocol under ``<root>/protocols/`` (root = the parent of ``out``) when it is
     not there yet. RcbError when the run is unfinished or its corpus changed since.
     """
-    from torch import nn
-
-    from ..models import count_parameters
     from ..training.scoring import load_scorer
 
     run = Path(run_dir).expanduser().resolve()
@@ -197,12 +192,12 @@ def entry_from_run(
         )
     scorer = load_scorer(run, "cpu", "best")
     params = count_params(scorer.model)
-    torch_params = count_parameters(scorer.model) if isinstance(scorer.model, nn.Module) else 0
     model_cfg = dict(scorer.meta.get("model") or {})
     cfg.setdefault("name", scorer.meta.get("experiment") or run.name)  # type: ignore[union-attr]
     cfg.setdefault("seed", scorer.meta.get("seed"))  # type: ignore[union-attr]
     eid = entry_id or default_entry_id(str(cfg["name"]), cfg["seed"])  # type: ignore[index]
-    macs, rtf = measured_speed(model_cfg, torch_params, speed_file)
+    macs, rtf, how = measure_speed(scorer.model) if speed else (None, None, None)
+    rate, how_train = train_rate(summary)
     proto = install_protocol(cdir, root)  # only now: a refused run leaves the leaderboard untouched
     edir = entries / eid
     if (edir / "scores").is_dir():
@@ -211,6 +206,8 @@ def entry_from_run(
     for t in tracks:
         shutil.copyfile(run / "scores" / f"{t}.tsv", edir / "scores" / f"{t}.tsv")
     entry = _entry_yaml(eid, run, cfg, summary, model_cfg, params, macs, rtf, proto, tracks)
+    entry["train_samples_per_s"] = rate
+    entry["compute"] = "; ".join(x for x in (how, how_train) if x)[:500] or None
     entry["model"] = (model or entry["model"])[:200]
     entry["description"] = (description or entry["description"])[:2000]
     atomic_write_text(edir / "entry.yaml", yaml.safe_dump(entry, sort_keys=False, allow_unicode=True))

@@ -72,6 +72,8 @@ class Entry(_Strict):
     params: int = Field(ge=0, description="trainable + frozen parameter count")
     macs: int | None = Field(None, ge=0, description="multiply-accumulates per second of audio")
     cpu_rtf: float | None = Field(None, gt=0, description="CPU real-time factor, if measured")
+    train_samples_per_s: float | None = Field(None, gt=0, description="training throughput, if measured")
+    compute: str | None = Field(None, max_length=500, description="how and where cost figures were measured")
     corpus: Corpus
     reported: dict[str, dict[MetricName, float]] | None = None
     reproduce: Reproduce | None = None
@@ -99,7 +101,7 @@ class Entry(_Strict):
                     raise ValueError(f"{track}.{name} is not finite")
         return v
 
-    @field_validator("cpu_rtf")
+    @field_validator("cpu_rtf", "train_samples_per_s")
     @classmethod
     def _finite(cls, v: float | None) -> float | None:
         if v is not None and not math.isfinite(v):

@@ -44,7 +44,8 @@ JS = r"""
     {key: "fnr_at_fpr_1pct", label: "FNR@FPR1% %", metric: true, pct: true},
     {key: "params", label: "params", num: true},
     {key: "macs", label: "MACs/s", num: true},
-    {key: "cpu_rtf", label: "CPU RTF", num: true}
+    {key: "cpu_rtf", label: "CPU RTF", num: true},
+    {key: "train_samples_per_s", label: "train samples/s", num: true}
   ];
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -65,7 +66,7 @@ JS = r"""
   function rowsFor(track) {
     var rows = data.entries.filter(function (e) { return e.tracks[track]; }).map(function (e) {
       var m = e.tracks[track], r = {entry_id: e.entry_id, model: e.model, params: e.params, macs: e.macs,
-        cpu_rtf: e.cpu_rtf, description: e.description};
+        cpu_rtf: e.cpu_rtf, train_samples_per_s: e.train_samples_per_s, description: e.description};
       COLS.forEach(function (c) { if (c.metric) { r[c.key] = m[c.key].value; r[c.key + "_ci"] = m[c.key].ci; } });
       return r;
     });

@@ -1,7 +1,8 @@
-"""Callbacks: dev evaluation + best/last checkpoints every N optimizer steps, and a rich step log."""
+"""Callbacks: dev evaluation + best/last checkpoints every N optimizer steps, and training throughput."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ class RunCheckpoints(pl.Callback):
         self.best_eer: float | None = None
         self.best_step: int | None = None
         self.history: list[dict[str, float]] = []
+        self.seconds = 0.0  # wall time spent in dev scoring and checkpoint writing (not training)
         self._seen = -1
 
     @property
@@ -61,6 +63,13 @@ class RunCheckpoints(pl.Callback):
         if step == self._seen:  # accumulating: no optimizer step happened in this batch
             return
         self._seen = step
+        t0 = time.perf_counter()
+        try:
+            self._after_step(trainer, pl_module, step)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _after_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         final = trainer.max_steps > 0 and step >= trainer.max_steps
         if step % self.eval_every == 0 or final:
             eer = self.evaluate(pl_module)
@@ -94,6 +103,55 @@ class RunCheckpoints(pl.Callback):
         self.best_eer = state.get("best_eer")
         self.best_step = state.get("best_step")
         self.history = list(state.get("history", []))
+
+
+class Throughput(pl.Callback):
+    """Training rate of this process: samples per second of train steps (forward + backward +
+    optimizer) and of the whole loop, where the loop also waits on the data loader.
+
+    Insert it before :class:`RunCheckpoints` so that its ``on_train_batch_end`` runs first: step
+    time then excludes dev scoring, which ``RunCheckpoints.seconds`` measures and :meth:`summary`
+    takes out of the loop time. A resumed run measures the steps after the resume.
+    """
+
+    def __init__(self, checkpoints: RunCheckpoints | None = None) -> None:
+        self.checkpoints = checkpoints
+        self.samples = 0
+        self.step_s = 0.0
+        self._t_batch: float | None = None
+        self._t_first: float | None = None
+        self._t_last: float | None = None
+        self._ckpt_s0 = 0.0
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:  # fmt: skip
+        self._t_batch = time.perf_counter()
+        if self._t_first is None:
+            self._t_first = self._t_batch
+            self._ckpt_s0 = self.checkpoints.seconds if self.checkpoints else 0.0
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:  # fmt: skip
+        if self._t_batch is None:
+            return
+        self._t_last = time.perf_counter()
+        self.step_s += self._t_last - self._t_batch
+        self.samples += int(batch[0].shape[0])
+
+    def summary(self) -> dict[str, Any]:
+        """``{samples, step_seconds, loop_seconds, samples_per_s, loop_samples_per_s, loader_share}``."""
+        if not self.samples or self._t_first is None or self._t_last is None:
+            return {}
+        dev_s = (self.checkpoints.seconds if self.checkpoints else 0.0) - self._ckpt_s0
+        loop = max(self._t_last - self._t_first - dev_s, self.step_s)
+        return {
+            "samples": self.samples,
+            "step_seconds": round(self.step_s, 3),
+            "loop_seconds": round(loop, 3),
+            "samples_per_s": round(self.samples / self.step_s, 3),
+            "loop_samples_per_s": round(self.samples / loop, 3),
+            "loader_share": round(1 - self.step_s / loop, 4),  # of the loop spent waiting for batches
+        }
 
 
 class StopAt(pl.Callback):

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from .. import __version__
 from ..errors import RcbError
-from .callbacks import RunCheckpoints
+from .callbacks import RunCheckpoints, Throughput
 from .checkpoint import AtomicCheckpointIO, check_same_model, read_checkpoint
 from .data import Corpus, Item
 from .datamodule import RcbDataModule, steps_for_epochs
@@ -169,7 +170,8 @@ def fit(
     run_ckpt = RunCheckpoints(ckpt_dir, [i.path for i in dev], [i.label for i in dev], pre,
                               int(t.eval_every_n_steps), int(t.ckpt_every_n_steps), int(d.eval_batch_size),
                               d.get("eval_window_s"), d.get("eval_max_s"))  # fmt: skip
-    trainer.callbacks.insert(0, run_ckpt)
+    meter = Throughput(run_ckpt)
+    trainer.callbacks[0:0] = [meter, run_ckpt]  # meter first: its step time ends before dev scoring
     counts = [sum(i.label == c for i in train) for c in (0, 1)]
     weights = [len(train) / (2.0 * c) for c in counts] if d.balance == "loss" else None
     augment, augment_p = build_augment(cfg)
@@ -199,6 +201,15 @@ def fit(
         "steps": int(trainer.global_step),
         "history": run_ckpt.history,
         "params": sum(p.numel() for p in model.parameters()),
+        "throughput": {
+            **meter.summary(),
+            "device": str(module.device).split(":")[0],
+            "world_size": world,
+            "threads": torch.get_num_threads(),
+            "batch_size": int(d.batch_size),
+            "train_crop_s": d.get("train_crop_s"),
+            "num_workers": int(d.num_workers),
+        },
     }
 
 

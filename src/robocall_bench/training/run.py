@@ -53,8 +53,9 @@ def train(
     if int(os.environ.get("RANK", "0")) != 0:  # DDP: rank 0 scores and writes the reports
         return summary
     scorer = load_scorer(run_dir, str(cfg.score.get("device", "auto")), str(cfg.score.checkpoint))
-    files = score_run(cfg, run_dir, corpus, scorer, console)
-    metrics = evaluate_run(cfg, run_dir, corpus, files)
+    speed: dict[str, Any] = {}
+    files = score_run(cfg, run_dir, corpus, scorer, console, speed)
+    metrics = evaluate_run(cfg, run_dir, corpus, files, {"fit": summary, "scoring": speed})
     resolved = OmegaConf.to_container(cfg, resolve=True)
     cmd = command or f"rcb train experiment={cfg.name} corpus={corpus.root} seed={cfg.seed}"
     write_card(run_dir, resolved, summary, metrics, cmd)  # type: ignore[arg-type]

@@ -27,8 +27,11 @@ def write_scores(path: Path, ids: list[str], scores: np.ndarray) -> None:
 
 
 def score_set(scorer: Scorer, items: list[Item], window: float | None, cfg: DictConfig, progress: Progress,
-              label: str) -> np.ndarray:  # fmt: skip
-    """Scores (n,) of corpus rows; RcbError if any corpus file is unreadable (the corpus is damaged)."""
+              label: str, speed: dict[str, float] | None = None) -> np.ndarray:  # fmt: skip
+    """Scores (n,) of corpus rows; RcbError if any corpus file is unreadable (the corpus is damaged).
+
+    ``speed`` (if given) accumulates ``audio_s`` and ``wall_s`` of the scoring.
+    """
     task = progress.add_task(label, total=len(items))
     s = cfg.score
     res = score_paths(scorer, [i.path for i in items], window, int(s.batch_size), int(s.num_workers),
@@ -37,16 +40,21 @@ def score_set(scorer: Scorer, items: list[Item], window: float | None, cfg: Dict
         k, msg = next(iter(res.errors.items()))
         raise RcbError(f"{len(res.errors)} corpus file(s) could not be scored, e.g. {items[k].path}: {msg}; "
                        "run `rcb corpus verify corpus=DIR`")  # fmt: skip
+    if speed is not None:
+        speed["audio_s"] = speed.get("audio_s", 0.0) + res.audio_s
+        speed["wall_s"] = speed.get("wall_s", 0.0) + res.wall_s
     return res.scores
 
 
 def score_run(
-    cfg: DictConfig, run_dir: Path, corpus: Corpus, scorer: Scorer, console: Console
-) -> dict[str, Path]:
+    cfg: DictConfig, run_dir: Path, corpus: Corpus, scorer: Scorer, console: Console,
+    speed: dict[str, Any] | None = None,
+) -> dict[str, Path]:  # fmt: skip
     """Write ``scores/<track>.tsv`` for dev and each eval track, and ``scores/early-<N>s.tsv``.
 
     Early files score the main ``eval`` track's rows from their first N seconds (the rows the
-    leaderboard's ``early-<N>s`` tracks use).
+    leaderboard's ``early-<N>s`` tracks use). ``speed`` (if given) receives the scoring rate:
+    ``{audio_s, wall_s, rtf, device, batch_size}`` (file reading and resampling included).
     """
     out: dict[str, Path] = {}
     sets = [("dev", corpus.select("dev"), None)]
@@ -58,17 +66,22 @@ def score_run(
     with Progress(*cols, console=console, transient=True) as progress:
         for name, items, sec in sets:
             w = sec if sec is not None else window
-            scores = score_set(scorer, items, w, cfg, progress, f"scoring {name}")
+            scores = score_set(scorer, items, w, cfg, progress, f"scoring {name}", speed)
             path = run_dir / "scores" / f"{name}.tsv"
             write_scores(path, [i.utt_id for i in items], scores)
             out[name] = path
+    if speed is not None and speed.get("audio_s"):
+        speed.update(rtf=speed["wall_s"] / speed["audio_s"], device=str(scorer.device),
+                     batch_size=int(cfg.score.batch_size))  # fmt: skip
     return out
 
 
-def evaluate_run(cfg: DictConfig, run_dir: Path, corpus: Corpus, files: dict[str, Path]) -> dict[str, Any]:
+def evaluate_run(cfg: DictConfig, run_dir: Path, corpus: Corpus, files: dict[str, Path],
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """``metrics/<track>/metrics.json`` (+ reports) per track via the evaluation library; returns a summary.
 
-    Eval tracks take their fixed threshold from the dev scores (EER threshold on dev).
+    Eval tracks take their fixed threshold from the dev scores (EER threshold on dev). ``extra``
+    (e.g. the fit summary and scoring speed) is stored in the summary as is.
     """
     e = cfg.eval
     boot = BootstrapConfig(n=int(e.bootstrap_n), seed=int(e.get("bootstrap_seed", 0)))
@@ -107,5 +120,6 @@ def evaluate_run(cfg: DictConfig, run_dir: Path, corpus: Corpus, files: dict[str
                 f"{x['seconds']:g}": {"eer": x["eer"], "min_dcf": x["min_dcf"]} for x in m["early_detection"]
             }
     summary["corpus"] = corpus.info
+    summary.update(extra or {})
     atomic_write_text(run_dir / "metrics.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
