@@ -192,7 +192,7 @@ def test_wav2vec2_from_local_dir_and_config(tmp_path):
         Wav2Vec2Detector(pretrained=str(tmp_path / "missing"))
 
 
-def test_wav2vec2_freeze_options():
+def test_wav2vec2_freeze_options(tmp_path):
     pytest.importorskip("transformers")
     from robocall_bench.models.wav2vec2 import Wav2Vec2Detector
 
@@ -212,6 +212,13 @@ def test_wav2vec2_freeze_options():
 
     free = Wav2Vec2Detector(config=TINY_W2V, freeze_feature_encoder=False)
     assert all(p.requires_grad for p in free.parameters())
+    # default (None): a from-scratch encoder trains (frozen random convs would be fixed random
+    # features); one loaded from pretrained weights is frozen, the usual fine-tuning recipe
+    assert all(p.requires_grad for p in Wav2Vec2Detector(config=TINY_W2V).parameters())
+    free.backbone.model.save_pretrained(tmp_path / "w2v")
+    tuned = Wav2Vec2Detector(pretrained=str(tmp_path / "w2v"))
+    assert not any(p.requires_grad for p in tuned.backbone.model.feature_extractor.parameters())
+    assert tuned.head.weight.requires_grad
 
 
 def test_wav2vec2_layer_weighting():

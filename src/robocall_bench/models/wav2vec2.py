@@ -56,7 +56,9 @@ def load_backbone(pretrained: str | None = None, config: Mapping[str, Any] | Non
 class SSLBackbone(nn.Module):
     """wav2vec 2.0 encoder: wave (B, T) + lengths (B,) -> (features (B, F, H), frame lengths (B,)).
 
-    ``freeze_feature_encoder``: the conv feature encoder gets no gradients (usual fine-tuning).
+    ``freeze_feature_encoder``: the conv feature encoder gets no gradients (usual fine-tuning);
+    ``None`` (default) freezes it only when starting from ``pretrained`` weights: a randomly
+    initialised encoder left frozen would feed the transformer fixed random features.
     ``freeze_backbone``: nothing in the backbone gets gradients and it stays in eval mode (no
     dropout / SpecAugment / LayerDrop), i.e. a fixed feature extractor.
     ``layer_weighting``: features = softmax(w)-weighted sum of all hidden states (the conv
@@ -69,7 +71,7 @@ class SSLBackbone(nn.Module):
         self,
         pretrained: str | None = None,
         config: Mapping[str, Any] | None = None,
-        freeze_feature_encoder: bool = True,
+        freeze_feature_encoder: bool | None = None,
         freeze_backbone: bool = False,
         layer_weighting: bool = False,
         normalize_input: bool = True,
@@ -82,6 +84,8 @@ class SSLBackbone(nn.Module):
         self.hidden_size: int = cfg.hidden_size
         self.per_item_conv = cfg.feat_extract_norm == "group"
         self.freeze_backbone, self.normalize_input = freeze_backbone, normalize_input
+        if freeze_feature_encoder is None:
+            freeze_feature_encoder = pretrained is not None
         if freeze_feature_encoder or freeze_backbone:
             self.model.freeze_feature_encoder()
         if freeze_backbone:
@@ -187,7 +191,7 @@ class Wav2Vec2Detector(Detector):
         self,
         pretrained: str | None = None,
         config: Mapping[str, Any] | None = None,
-        freeze_feature_encoder: bool = True,
+        freeze_feature_encoder: bool | None = None,
         freeze_backbone: bool = False,
         layer_weighting: bool = False,
         normalize_input: bool = True,

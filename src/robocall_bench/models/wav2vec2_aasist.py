@@ -30,7 +30,7 @@ class Wav2Vec2AASIST(Detector):
         self,
         pretrained: str | None = None,
         config: Mapping[str, Any] | None = None,
-        freeze_feature_encoder: bool = True,
+        freeze_feature_encoder: bool | None = None,
         freeze_backbone: bool = False,
         layer_weighting: bool = False,
         normalize_input: bool = True,
