@@ -72,7 +72,9 @@ class RunCheckpoints(pl.Callback):
     def _after_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         final = trainer.max_steps > 0 and step >= trainer.max_steps
         if step % self.eval_every == 0 or final:
-            eer = self.evaluate(pl_module)
+            # DDP: every rank scores dev, and all take rank 0's EER so that they agree on "best"
+            # (save_checkpoint is collective; GPU non-determinism could otherwise split the ranks)
+            eer = float(trainer.strategy.broadcast(self.evaluate(pl_module), src=0))
             self.history.append({"step": step, "dev_eer": eer})
             for lg in trainer.loggers:
                 lg.log_metrics({"dev/eer": eer}, step=step)

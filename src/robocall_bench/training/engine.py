@@ -7,9 +7,10 @@ One path for every torch detector (Lightning, see module.py for why), one for fi
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,27 @@ TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", 
                 "log_every_n_steps", "enable_progress_bar", "sync_batchnorm")  # fmt: skip
 
 
-def trainer_kwargs(t: DictConfig) -> dict[str, Any]:
-    """The ``trainer`` config keys that go straight to ``lightning.Trainer`` (set ones only)."""
-    return {k: plain(t[k]) for k in TRAINER_KEYS if t.get(k) is not None}
+def trainer_kwargs(t: DictConfig, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``trainer`` config keys that go straight to ``lightning.Trainer`` (set ones only).
+
+    Under torchrun (``env``, default ``os.environ``, has ``LOCAL_WORLD_SIZE``) ``devices: auto`` becomes
+    this node's process count and an unset ``num_nodes`` the node count: Lightning's own ``auto``
+    counts visible devices (1 on CPU, every GPU of the machine), which fails its check against
+    torchrun's ``WORLD_SIZE`` whenever the two differ (e.g. CPU/gloo DDP, or 2 of 4 GPUs).
+    """
+    kw = {k: plain(t[k]) for k in TRAINER_KEYS if t.get(k) is not None}
+    env = os.environ if env is None else env
+    local = int(env.get("LOCAL_WORLD_SIZE", 0) or 0)
+    if local > 0:
+        if kw.get("devices", "auto") == "auto":
+            kw["devices"] = local
+        kw.setdefault("num_nodes", max(1, int(env.get("WORLD_SIZE", local)) // local))
+    if kw.get("sync_batchnorm") and kw.get("accelerator") == "cpu":
+        # torch's SyncBatchNorm has no CPU kernel (DDP refuses it): each process keeps its own BN statistics
+        warnings.warn("trainer.sync_batchnorm is ignored on CPU (gloo DDP): BatchNorm statistics stay per process",
+                      stacklevel=2)  # fmt: skip
+        kw["sync_batchnorm"] = False
+    return kw
 
 
 def plain(node: Any) -> Any:
@@ -163,9 +182,9 @@ def fit(
     )
     steps = trainer.max_steps
     world = trainer.world_size
-    if world > 1:  # re-size by epochs with the real world size
+    if world > 1:  # re-size by epochs with the real world size (known only once the Trainer exists)
         steps = total_steps(cfg, train, world)
-        trainer.fit_loop.max_steps = steps
+        trainer.fit_loop.epoch_loop.max_steps = steps  # FitLoop.max_steps is a read-only view of this
     accum = int(t.get("accumulate_grad_batches", 1))
     run_ckpt = RunCheckpoints(ckpt_dir, [i.path for i in dev], [i.label for i in dev], pre,
                               int(t.eval_every_n_steps), int(t.ckpt_every_n_steps), int(d.eval_batch_size),
