@@ -53,9 +53,10 @@ def test_demo_builds_the_corpus_trains_three_models_and_prints_the_leaderboard(d
     for e in data["entries"]:
         m = e["tracks"]["eval"]["eer"]
         assert 0 <= m["value"] <= 1 and m["ci"] is not None
+        assert e["cpu_rtf"] > 0 and e["macs"] > 0 and e["train_samples_per_s"] > 0  # measured, not blank
     results = (demo / "out" / "results.md").read_text()
     assert (
-        "| # | entry | params | eval | unseen systems | unseen channel | first 2 s of eval | train+score s |"
+        "| # | entry | params | eval | unseen systems | unseen channel | first 2 s of eval | CPU RTF | train/s | train+score s |"
         in results
     )
     for eid in ("lfcc-gmm", "lfcc-lcnn", "wav2vec2-tiny"):

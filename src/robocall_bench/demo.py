@@ -137,15 +137,24 @@ def eer_cell(m: dict[str, Any] | None) -> str:
     return f"{100 * e['value']:.2f}{ci}"
 
 
+def _g(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
 def result_rows(data: dict[str, Any], runs: list[DemoRun]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the demo table: the demo's entries in leaderboard rank order."""
+    """(header, rows) of the demo table: the demo's entries in leaderboard rank order.
+
+    CPU RTF (batch 1, 2 threads) and train/s (training samples per second of train steps; files
+    per second of fitting for the GMM) come from the entries.
+    """
     secs = {r.entry_id: r for r in runs}
-    head = ["#", "entry", "params", *(t for _, t in TABLE_TRACKS), "train+score s"]
+    head = ["#", "entry", "params", *(t for _, t in TABLE_TRACKS), "CPU RTF", "train/s", "train+score s"]
     rows = []
     for e in (e for e in data["entries"] if e["entry_id"] in secs):
         r = secs[e["entry_id"]]
         rows.append([str(e["rank"]), e["entry_id"], f"{e['params']:,}",
                      *(eer_cell(e["tracks"].get(t)) for t, _ in TABLE_TRACKS),
+                     _g(e.get("cpu_rtf")), _g(e.get("train_samples_per_s")),
                      f"{r.seconds:.0f}" + (" (reused)" if r.reused else "")])  # fmt: skip
     return head, rows
 
