@@ -162,3 +162,31 @@ def test_rcb_train_cli(corpus, tmp_path, monkeypatch, capsys):
     assert "EER" in capsys.readouterr().out
     assert cli.main(["train", "debug=default", f"+model._target_={TINY_MODEL['_target_']}"]) == 2
     assert "missing corpus=DIR" in capsys.readouterr().err
+
+
+def test_throughput_separates_steps_loader_waits_and_dev_scoring(monkeypatch):
+    """A fake clock: 3 steps of 2 s, loader waits of 1 s, 5 s of dev scoring after steps 2 and 3."""
+    from robocall_bench.training import callbacks
+    from robocall_bench.training.callbacks import Throughput
+
+    now = [100.0]
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: now[0])
+
+    class Ckpt:
+        seconds = 0.0
+
+    ck, batch = Ckpt(), (torch.zeros(4, 8),)
+    meter = Throughput(ck)  # type: ignore[arg-type]
+    for i in range(3):
+        meter.on_train_batch_start(None, None, batch, i)  # type: ignore[arg-type]
+        now[0] += 2.0
+        meter.on_train_batch_end(None, None, None, batch, i)  # type: ignore[arg-type]
+        if i >= 1:  # dev scoring + checkpoint after this step (the last one's is outside the loop)
+            now[0] += 5.0
+            ck.seconds += 5.0
+        now[0] += 1.0  # waiting for the next batch
+    s = meter.summary()
+    assert s["samples"] == 12 and s["step_seconds"] == 6.0
+    assert s["loop_seconds"] == 8.0  # 3 steps + 2 waits; dev scoring excluded
+    assert s["samples_per_s"] == 2.0 and s["loop_samples_per_s"] == 1.5 and s["loader_share"] == 0.25
+    assert Throughput().summary() == {}  # no step measured: nothing claimed

@@ -122,30 +122,33 @@ class Throughput(pl.Callback):
         self.step_s = 0.0
         self._t_batch: float | None = None
         self._t_first: float | None = None
-        self._t_last: float | None = None
-        self._ckpt_s0 = 0.0
+        self._last_step = 0.0
+        self._ckpt_s0 = self._ckpt_at_start = 0.0
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
                              batch_idx: int) -> None:  # fmt: skip
-        self._t_batch = time.perf_counter()
+        now = time.perf_counter()
+        spent = self.checkpoints.seconds if self.checkpoints else 0.0
         if self._t_first is None:
-            self._t_first = self._t_batch
-            self._ckpt_s0 = self.checkpoints.seconds if self.checkpoints else 0.0
+            self._t_first, self._ckpt_s0 = now, spent
+        # the loop is measured from the first batch start to the last one (+ its step): dev scoring
+        # after the final step falls outside it and must not be subtracted
+        self._t_batch, self._ckpt_at_start = now, spent
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:  # fmt: skip
         if self._t_batch is None:
             return
-        self._t_last = time.perf_counter()
-        self.step_s += self._t_last - self._t_batch
+        self._last_step = time.perf_counter() - self._t_batch
+        self.step_s += self._last_step
         self.samples += int(batch[0].shape[0])
 
     def summary(self) -> dict[str, Any]:
         """``{samples, step_seconds, loop_seconds, samples_per_s, loop_samples_per_s, loader_share}``."""
-        if not self.samples or self._t_first is None or self._t_last is None:
+        if not self.samples or self._t_first is None or self._t_batch is None:
             return {}
-        dev_s = (self.checkpoints.seconds if self.checkpoints else 0.0) - self._ckpt_s0
-        loop = max(self._t_last - self._t_first - dev_s, self.step_s)
+        dev_s = self._ckpt_at_start - self._ckpt_s0
+        loop = max(self._t_batch - self._t_first - dev_s + self._last_step, self.step_s)
         return {
             "samples": self.samples,
             "step_seconds": round(self.step_s, 3),
