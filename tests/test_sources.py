@@ -95,12 +95,16 @@ def test_missing_sources_say_how_to_get_them(tmp_path, monkeypatch):
     with pytest.raises(SourceMissingError, match="transcripts.tsv"):
         AishellSource(name="aishell", subdir="ai", language="zh").scan(tmp_path, 0)
     monkeypatch.delenv("RCB_CORPORA", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./corpora here
     with pytest.raises(SourceMissingError, match="RCB_CORPORA"):
         resolve_root(None)
     with pytest.raises(SourceMissingError, match="does not exist"):
         resolve_root(tmp_path / "absent")
-    monkeypatch.setenv("RCB_CORPORA", str(tmp_path))
+    (tmp_path / "corpora").mkdir()  # the default place, used when nothing is configured
+    assert resolve_root(None) == (tmp_path / "corpora").resolve()
+    monkeypatch.setenv("RCB_CORPORA", str(tmp_path))  # the environment wins over ./corpora
     assert resolve_root(None) == tmp_path.resolve()
+    assert resolve_root(tmp_path / "ai") == (tmp_path / "ai").resolve()  # and an explicit value over both
 
 
 def test_real_corpora_scan(shared_corpora):

@@ -26,6 +26,7 @@ from .audio import atomic_write_text
 from .config import compose, config_dir, load_config, print_help_if_asked
 from .console import make_console
 from .errors import RcbError
+from .paths import DEFAULT_DIR, configured_root
 
 TABLE_TRACKS = (("eval", "eval"), ("unseen-systems", "unseen systems"), ("unseen-channel", "unseen channel"),
                 ("early-2s", "first 2 s of eval"))  # fmt: skip
@@ -50,15 +51,17 @@ def ensure_corpus(d: DictConfig, console: Console) -> Path:
     if d.corpus:
         return load_corpus(d.corpus).root  # RcbError names the fix when it is missing or incomplete
     out = Path(f"data/{d.preset}-seed{d.seed}").resolve()
-    if not d.corpora_root:
+    root = configured_root(d.corpora_root)
+    if not root:
         if (out / "manifest.json").is_file():
-            console.print(f"no corpora root (RCB_CORPORA) set: using {out} as it is", highlight=False)
+            console.print(f"no corpora root set: using {out} as it is", highlight=False)
             return load_corpus(out).root
-        raise RcbError(f"{out} does not exist yet and no sources are set: rerun as RCB_CORPORA=DIR rcb demo "
-                       "(the folder holding librispeech-sample/, aishell-sample/, ...)")  # fmt: skip
+        raise RcbError(f"{out} does not exist yet and no sources are set: link the sources as ./{DEFAULT_DIR} or "
+                       "rerun as RCB_CORPORA=DIR rcb demo (the folder holding librispeech-sample/, "
+                       "aishell-sample/, ...)")  # fmt: skip
     from .corpus.build import build
 
-    overrides = [f"preset={d.preset}", f"seed={d.seed}", f"out={out}", f"corpora_root={d.corpora_root}",
+    overrides = [f"preset={d.preset}", f"seed={d.seed}", f"out={out}", f"corpora_root={root}",
                  f"audit={str(bool(d.audit)).lower()}", *d.corpus_overrides]  # fmt: skip
     build(compose("corpus", overrides))  # resumes: finished audio files are kept
     return load_corpus(out).root

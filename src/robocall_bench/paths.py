@@ -1,4 +1,8 @@
-"""The corpora root: where source corpora live (``corpora_root=`` or ``$RCB_CORPORA``)."""
+"""The corpora root: where source corpora live.
+
+Looked up in order: ``corpora_root=`` (config or command line), ``$RCB_CORPORA``, then ``corpora/``
+in the working directory (the repository root; a folder or a link, ignored by git).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,28 @@ from pathlib import Path
 from .errors import SourceMissingError
 
 ENV_VAR = "RCB_CORPORA"
+DEFAULT_DIR = "corpora"  # relative to the working directory
+
+
+def configured_root(value: str | os.PathLike | None = None) -> str | None:
+    """The configured corpora root (``value``, ``$RCB_CORPORA``, or ``./corpora`` if present), unchecked; None if none."""
+    raw = value if value not in (None, "", "null") else os.environ.get(ENV_VAR)
+    if raw:
+        return str(raw)
+    return DEFAULT_DIR if Path(DEFAULT_DIR).is_dir() else None
 
 
 def corpora_root(value: str | os.PathLike | None = None) -> Path:
-    """Resolve the corpora root from an explicit value or ``$RCB_CORPORA``.
+    """Resolve the corpora root (see :func:`configured_root`) to an existing folder.
 
     Raises SourceMissingError with the fix when neither is set or the folder is missing.
     """
-    raw = value if value not in (None, "", "null") else os.environ.get(ENV_VAR)
+    raw = configured_root(value)
     if not raw:
         raise SourceMissingError(
-            "No corpora root is set. Pass corpora_root=/path/to/corpora or export "
-            f"{ENV_VAR}=/path/to/corpora (get the sources with `rcb corpus download name=...`)."
+            "No corpora root is set. Pass corpora_root=/path/to/corpora, export "
+            f"{ENV_VAR}=/path/to/corpora or link the folder as ./{DEFAULT_DIR} "
+            "(get the sources with `rcb corpus download name=...`)."
         )
     root = Path(raw).expanduser().resolve()
     if not root.is_dir():

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from ..errors import RcbError
-from ..paths import corpora_root
+from ..paths import DEFAULT_DIR, configured_root, corpora_root
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,8 @@ def download(
     if name not in REGISTRY:
         raise RcbError(f"unknown download {name!r}; choose from {', '.join(sorted(REGISTRY))}")
     a = REGISTRY[name]
-    if root:
-        Path(root).mkdir(parents=True, exist_ok=True)
+    root = configured_root(root) or DEFAULT_DIR  # nothing configured: fill ./corpora
+    Path(root).mkdir(parents=True, exist_ok=True)
     base = corpora_root(root)
     url = a.url if not mirror else mirror.rstrip("/") + "/" + Path(urlparse(a.url).path).name
     archive = base / ".downloads" / Path(urlparse(url).path).name

@@ -77,7 +77,8 @@ def measure_speed(model: Any, threads: int = 2) -> tuple[int | None, float | Non
         return None, None, None
     p = cpu_profile(model, threads=threads)
     how = (f"CPU RTF: median of 5 batch-1 forwards on {p['seconds']:g} s of audio, {threads} threads, "
-           f"{p['machine']}, torch {p['torch']}, load average {p['load_average']:.2f}")  # fmt: skip
+           f"{p['machine']}, torch {p['torch']}"
+           + (f", load average {p['load_average']:.2f}" if p["load_average"] is not None else ""))  # fmt: skip
     return round(p["macs_per_s"]), float(f"{p['cpu_rtf']:.3g}"), how
 
 
