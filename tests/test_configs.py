@@ -11,6 +11,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from robocall_bench.config import config_dir
+from robocall_bench.sources.base import HumanSource
+from robocall_bench.tts.base import TTSEngine
 
 # The corpus pipeline's groups are tested here; the training groups compose through train.yaml
 # and instantiate in the tests named below (models need torch, data needs a corpus).
@@ -25,6 +27,16 @@ ELSEWHERE = {
     "debug": "test_train_configs.py",
     "hydra/sweeper": "test_summarize.py",
 }
+# Keys each verb reads from its root config (a renamed key would otherwise surface only at run time).
+ROOT_KEYS = {
+    "corpus": ["seed", "out", "corpora_root", "num_workers", "tts", "channel", "plan", "protocol"],
+    "demo": ["demo", "recipes"],
+    "eval": ["scores", "protocol", "out", "split", "breakdown", "bootstrap", "cost"],
+    "leaderboard": ["root", "entry", "check", "limits", "cost", "bootstrap", "reproduce"],
+    "score": ["ckpt", "input", "out", "window", "batch_size", "device"],
+    "train": ["corpus", "seed", "trainer", "data", "optim", "score", "run_dir"],
+}
+REQUIRED = {"eval": {"scores", "protocol", "out"}, "score": {"ckpt", "input", "out"}, "train": {"corpus"}}
 ALL = sorted(p.relative_to(config_dir()) for p in config_dir().rglob("*.yaml"))
 CONFIGS = [p for p in ALL if p.parent.as_posix() in HERE or p.parent.as_posix() == "."]
 
@@ -47,7 +59,10 @@ def test_config_composes_and_instantiates(rel: Path, tmp_path):
     group, name = rel.parent.as_posix(), rel.stem
     if group == ".":
         cfg = _compose(name, [])
-        assert cfg is not None
+        # Every root config holds the keys its verb reads, and every `???` is one the verb requires.
+        assert set(ROOT_KEYS[name]) <= set(cfg), f"{name}.yaml lacks {set(ROOT_KEYS[name]) - set(cfg)}"
+        missing = {k for k in cfg if OmegaConf.is_missing(cfg, k)}
+        assert missing == REQUIRED.get(name, set()), (name, missing)
         return
     raw = OmegaConf.load(config_dir() / rel)
     if group in ROOT_FOR_GROUP:
@@ -64,8 +79,8 @@ def test_config_composes_and_instantiates(rel: Path, tmp_path):
         return
     if "_target_" in raw:
         obj = instantiate(raw)
-        assert obj is not None
         if group == "tts":
-            assert obj.system == name
+            assert isinstance(obj, TTSEngine) and obj.system == name
         if group == "source":
+            assert isinstance(obj, HumanSource)
             assert obj.name and obj.subdir and obj.language in ("en", "zh")

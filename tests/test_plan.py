@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from hydra.utils import instantiate
@@ -40,18 +41,37 @@ def _plan(inputs, seed=0, **kw):
                      {"gsm610"}, split_sentences)  # fmt: skip
 
 
+def shared_across_splits(plan, col: str, label: str) -> dict[str, set[str]]:
+    """Values of ``col`` (over rows of ``label``) that occur in more than one split; also the count checked."""
+    owner: dict[str, set] = {}
+    for u in plan:
+        if u.label == label and getattr(u, col) not in ("", "-"):
+            owner.setdefault(getattr(u, col), set()).add(u.split)
+    assert len(owner) >= 3, f"only {len(owner)} {col} values on {label} rows: the check would be vacuous"
+    return {k: v for k, v in owner.items() if len(v) > 1}
+
+
 def test_splits_are_disjoint_and_classes_balanced(inputs):
     plan = _plan(inputs)
-    for col in ("speaker", "family"):
-        owner: dict[str, set] = {}
-        for u in plan:
-            if u.label == ("human" if col == "speaker" else "robocall") and u.family != "-":
-                owner.setdefault(getattr(u, col), set()).add(u.split)
-        assert all(len(s) == 1 for s in owner.values()), col
+    assert shared_across_splits(plan, "speaker", "human") == {}
+    assert shared_across_splits(plan, "family", "robocall") == {}
     c = Counter((u.split, u.language, u.track, u.label) for u in plan)
     for (split, lang, track, label), n in c.items():
         assert c[(split, lang, track, "robocall" if label == "human" else "human")] == n
     assert {u.split for u in plan} == {"train", "dev", "eval"}
+
+
+def test_disjointness_check_catches_a_leak(inputs):
+    """The checker above must fail when a speaker or a family crosses splits."""
+    plan = _plan(inputs)
+    human = next(u for u in plan if u.label == "human" and u.split == "train")
+    other = next(u for u in plan if u.label == "human" and u.split == "eval")
+    leaked = [*plan, replace(other, speaker=human.speaker)]
+    assert human.speaker in shared_across_splits(leaked, "speaker", "human")
+    rc = next(u for u in plan if u.label == "robocall" and u.split == "train" and u.family != "-")
+    rc_eval = next(u for u in plan if u.label == "robocall" and u.split == "eval")
+    leaked = [*plan, replace(rc_eval, family=rc.family)]
+    assert rc.family in shared_across_splits(leaked, "family", "robocall")
 
 
 def test_unseen_systems_and_codecs_only_in_eval_tracks(inputs):
