@@ -4,8 +4,8 @@
     python leaderboard/make_examples.py corpus=data/tiny            # run from the repository root
     rcb leaderboard build                                            # then rebuild the outputs
 
-Copies the corpus's protocol.tsv + manifest.json to leaderboard/protocols/<name>-<version>/ and
-writes leaderboard/entries/{spectral-flatness,pitch-variance}/ (entry.yaml + scores/<track>.tsv),
+Copies the corpus's protocol.tsv + manifest.json to leaderboard/protocols/<name>-<version>/,
+registers it (kind example) in leaderboard/registry.yaml and writes leaderboard/entries/{spectral-flatness,pitch-variance}/ (entry.yaml + scores/<track>.tsv),
 scoring the eval tracks with two deterministic heuristics read from the FLAC audio.
 With ``only=ID scores_out=DIR`` it only writes one scorer's score files (used by
 ``rcb leaderboard reproduce``).

@@ -16,7 +16,7 @@ from robocall_bench.cli import main
 from robocall_bench.errors import RcbError
 from robocall_bench.evaluation.bootstrap import BootstrapConfig
 from robocall_bench.leaderboard.build import build, render_all
-from robocall_bench.leaderboard.reproduce import reproduce
+from robocall_bench.leaderboard.reproduce import ReproduceOptions, reproduce
 from robocall_bench.leaderboard.validate import LeaderboardConfig
 from test_eval_fixtures import make_leaderboard
 
@@ -44,24 +44,27 @@ def cfg(root: Path) -> LeaderboardConfig:
 def test_outputs_rank_and_content(built) -> None:
     _, lb = built
     data = json.loads((lb / "leaderboard.json").read_text())
-    assert data["schema"] == "robocall-bench/leaderboard" and data["schema_version"] == 1
-    assert data["tracks"] == ["eval", "unseen-systems", "unseen-channel", "early-2s"]
+    assert data["schema"] == "robocall-bench/leaderboard" and data["schema_version"] == 2
+    [corpus] = data["corpora"]
+    assert (corpus["name"], corpus["version"], corpus["kind"]) == ("robocall-bench", "0.1.0", "example")
+    assert corpus["tracks"] == ["eval", "unseen-systems", "unseen-channel", "early-2s"]
     ents = data["entries"]
     assert [e["entry_id"] for e in ents] != [] and len(ents) == 2
     key = [(e["tracks"]["eval"]["eer"]["value"], e["tracks"]["eval"]["min_dcf"]["value"]) for e in ents]
     assert key == sorted(key) and [e["rank"] for e in ents] == [1, 2]
     for e in ents:
-        for t in data["tracks"]:
+        for t in corpus["tracks"]:
             m = e["tracks"][t]
             for k in ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc"):
                 lo, hi = m[k]["ci"]
                 assert lo <= m[k]["value"] <= hi
-    assert {d["entry_id"] for d in data["det"]["eval"]} == {"pitch-variance", "spectral-flatness"}
+    assert {d["entry_id"] for d in corpus["det"]["eval"]} == {"pitch-variance", "spectral-flatness"}
     rows = list(csv.DictReader(io.StringIO((lb / "leaderboard.csv").read_text())))
-    assert len(rows) == 8 and {r["track"] for r in rows} == set(data["tracks"])
+    assert len(rows) == 8 and {r["track"] for r in rows} == set(corpus["tracks"])
+    assert {r["corpus"] for r in rows} == {"robocall-bench"}
     readme = (lb / "README.md").read_text()
     assert (
-        "## Track `eval` (main)" in readme
+        "#### Track `eval` (main)" in readme
         and "`pitch-variance`" in readme
         and "`spectral-flatness`" in readme
     )
@@ -101,30 +104,49 @@ def test_build_refuses_bad_and_duplicate_entries(lb: Path) -> None:
     assert "pitch-variance-2: entry_id 'pitch-variance' differs" in msg
 
 
+def _same_metrics_other_scores(src: Path, dst: Path, shift: int) -> None:
+    """``dst``: a copy of entry ``src`` whose scores are rotated within each class (every metric the
+    same, the score vectors not: not a copy)."""
+    shutil.copytree(src, dst)
+    d = yaml.safe_load((dst / "entry.yaml").read_text())
+    d["entry_id"] = dst.name
+    (dst / "entry.yaml").write_text(yaml.safe_dump(d))
+    proto = {r.split("\t")[0]: r.split("\t")[2] for r in (src.parents[1] / "protocols" / "robocall-bench-0.1.0"
+             / "protocol.tsv").read_text().splitlines()[1:]}  # fmt: skip
+    for f in (dst / "scores").iterdir():
+        head, *rows = f.read_text().splitlines()
+        for label in ("human", "robocall"):
+            idx = [i for i, r in enumerate(rows) if proto[r.split("\t")[0]] == label]
+            vals = [rows[i].split("\t")[1] for i in idx]
+            vals = vals[shift % len(vals) :] + vals[: shift % len(vals)]
+            for i, v in zip(idx, vals, strict=True):
+                rows[i] = rows[i].split("\t")[0] + "\t" + v
+        f.write_text("\n".join([head, *rows]) + "\n")
+
+
 def test_tie_on_eer_broken_by_min_dcf_then_id(lb: Path) -> None:
     src = lb / "entries" / "pitch-variance"
-    for name in ("aaa-copy", "zzz-copy"):
-        shutil.copytree(src, lb / "entries" / name)
-        d = yaml.safe_load((lb / "entries" / name / "entry.yaml").read_text())
-        d["entry_id"] = name
-        (lb / "entries" / name / "entry.yaml").write_text(yaml.safe_dump(d))
+    for shift, name in ((1, "aaa-other"), (2, "zzz-other")):
+        _same_metrics_other_scores(src, lb / "entries" / name, shift)
     data = json.loads(render_all(cfg(lb))["leaderboard.json"])
     ids = [e["entry_id"] for e in data["entries"]]
-    first = ids.index("aaa-copy")
-    assert ids[first : first + 3] == ["aaa-copy", "pitch-variance", "zzz-copy"]
+    first = ids.index("aaa-other")
+    assert ids[first : first + 3] == ["aaa-other", "pitch-variance", "zzz-other"]
 
 
 def test_empty_leaderboard(tmp_path: Path) -> None:
     out = render_all(cfg(tmp_path / "lb"))
     assert b"No entries yet." in out["README.md"]
     assert json.loads(out["leaderboard.json"])["entries"] == []
+    assert json.loads(out["leaderboard.json"])["corpora"] == []
 
 
 def test_reproduce(built, lb: Path, capsys) -> None:
     corpus, _ = built
     c = replace(cfg(lb), bootstrap=BootstrapConfig(n=0))
-    lines = reproduce(lb / "entries" / "spectral-flatness", corpus, c)
-    assert len(lines) == 4 and all(line.endswith("(OK)") for line in lines)
+    lines = reproduce(lb / "entries" / "spectral-flatness", corpus, c, ReproduceOptions(confirm=True))
+    assert len(lines) == 5 and all(line.endswith("(OK)") for line in lines[:4])
+    assert "recorded in" in lines[4]
     # a tampered score no longer reproduces
     f = lb / "entries" / "pitch-variance" / "scores" / "early-2s.tsv"
     lines = f.read_text().splitlines()
@@ -132,7 +154,7 @@ def test_reproduce(built, lb: Path, capsys) -> None:
     lines[2] = f"{uid}\t{float(v) + 0.5!r}"
     f.write_text("\n".join(lines) + "\n")
     with pytest.raises(RcbError, match=r"does not reproduce:\n  - early-2s: max \|difference\| 0.5"):
-        reproduce(lb / "entries" / "pitch-variance", corpus, c)
+        reproduce(lb / "entries" / "pitch-variance", corpus, c, ReproduceOptions(confirm=True))
     # no recipe: a clear message
     e = lb / "entries" / "spectral-flatness"
     d = yaml.safe_load((e / "entry.yaml").read_text())

@@ -32,7 +32,10 @@ def run(corpus, tmp_path_factory) -> Path:
 
 def test_entry_from_a_run_validates_and_carries_the_runs_record(run, corpus, tmp_path):
     root = tmp_path / "lb"
-    assert main(["leaderboard", "entry", f"run={run}", f"root={root}", "entry_id=tiny-cnn"]) == 0
+    assert (
+        main(["leaderboard", "entry", f"run={run}", f"root={root}", "entry_id=tiny-cnn", "register=true"])
+        == 0
+    )
     edir = root / "entries" / "tiny-cnn"
     assert main(["leaderboard", "validate", f"entry={edir}", f"root={root}"]) == 0
     e = yaml.safe_load((edir / "entry.yaml").read_text())
@@ -67,18 +70,18 @@ def test_entry_from_a_run_validates_and_carries_the_runs_record(run, corpus, tmp
     data = json.loads((root / "leaderboard.json").read_text())
     assert [x["entry_id"] for x in data["entries"]] == ["tiny-cnn"]
     other = tmp_path / "other" / "entries"  # out=: entries there, the protocol beside them
-    assert main(["leaderboard", "entry", f"run={run}", f"out={other}"]) == 0
+    assert main(["leaderboard", "entry", f"run={run}", f"out={other}", "register=true"]) == 0
     assert (other / "debug-seed0" / "entry.yaml").is_file() and (other.parent / "protocols").is_dir()
 
 
 def test_fitted_gmm_run_counts_mixture_parameters(corpus, tmp_path):
     run = tmp_path / "gmm"
     train(train_cfg(corpus, run, model=GMM), run)
-    edir = entry_from_run(run, LeaderboardConfig(root=tmp_path / "lb"))
+    edir = entry_from_run(run, LeaderboardConfig(root=tmp_path / "lb"), register=True)
     e = yaml.safe_load((edir / "entry.yaml").read_text())
     assert edir.name == "debug-seed0" and e["params"] == 2 * (4 + 2 * 4 * 60)  # weights + means + variances
     assert e["macs"] > 0 and e["cpu_rtf"] > 0 and "files/s of fitting" in e["compute"]
-    no_speed = entry_from_run(run, LeaderboardConfig(root=tmp_path / "lb2"), speed=False)
+    no_speed = entry_from_run(run, LeaderboardConfig(root=tmp_path / "lb2"), speed=False, register=True)
     e = yaml.safe_load((no_speed / "entry.yaml").read_text())
     assert e["macs"] is None and e["cpu_rtf"] is None and e["train_samples_per_s"] > 0
 
@@ -109,6 +112,10 @@ def test_unusable_runs_and_conflicting_protocols_are_clear_errors(run, corpus, t
     shutil.copytree(run, other)
     with pytest.raises(RcbError, match="corpus .* is not there; pass corpus=DIR"):
         entry_from_run(other, lb, corpus=tmp_path / "nowhere")
+    # a corpus the leaderboard does not rank: refused before anything is written
+    with pytest.raises(RcbError, match="is not registered in .*registry.yaml .*register=true"):
+        entry_from_run(run, lb, speed=False)
+    assert not lb.root.exists()
     proto = read_protocol(corpus)
     pdir = lb.root / "protocols" / f"{proto.manifest['name']}-{proto.manifest['version']}"
     pdir.mkdir(parents=True)

@@ -41,16 +41,23 @@ const { chromium } = require("playwright-core");
   out.byEerAsc = await order("eval");
   await page.click('section[data-track="eval"] th[data-key="eer"]');
   out.byEerDesc = await order("eval");
-  await page.click("#tab-unseen-systems");
+  await page.click("#tab-c0-unseen-systems");
   out.visible1 = await visible();
-  out.selected1 = await page.getAttribute("#tab-unseen-systems", "aria-selected");
+  out.selected1 = await page.getAttribute("#tab-c0-unseen-systems", "aria-selected");
   out.detLines = await page.$$eval('section[data-track="unseen-systems"] svg polyline', (ls) => ls.length);
   out.firstCell = await page.textContent('section[data-track="unseen-systems"] tbody tr td:nth-child(4)');
+  out.corpora = await page.$$eval("section.corpus", (ss) => ss.map((s) => s.dataset.corpus));
+  out.models = await page.$$eval('section[data-track="eval"] tbody tr td:nth-child(3)', (ts) => ts.map((t) => t.textContent));
+  out.injected = await page.$$eval("img, a, script:not([id]):not([type])", (es) => es.length);
+  out.verified = await page.$$eval('section[data-track="eval"] tbody tr td:last-child', (ts) => ts.map((t) => t.textContent));
   out.problems = problems;
   console.log(JSON.stringify(out));
   await browser.close();
 })().catch((e) => { console.error(e); process.exit(1); });
 """
+
+
+HOSTILE = "x</script><script>alert(1)</script>![i](http://e.x/i.png)<img src=x onerror=alert(2)>"
 
 
 def _tools() -> tuple[str, str, str]:
@@ -74,12 +81,12 @@ def _tools() -> tuple[str, str, str]:
 def test_page_in_headless_chromium(tmp_path: Path) -> None:
     node, chromium, node_path = _tools()
     _, lb = make_leaderboard(tmp_path, seed=1)
-    # a hostile description must stay text
+    # hostile description and model must stay text
     y = lb / "entries" / "pitch-variance" / "entry.yaml"
     y.write_text(
-        y.read_text().replace(
-            "description: Minus", "description: </script><img src=x onerror=alert(1)> Minus"
-        )
+        y.read_text()
+        .replace("description: Minus", "description: </script><img src=x onerror=alert(1)> Minus")
+        .replace("model: Pitch-variance heuristic", f"model: {json.dumps(HOSTILE)}")
     )
     build(LeaderboardConfig(root=lb, bootstrap=BootstrapConfig(n=30)))
     page = lb / "site" / "index.html"
@@ -95,7 +102,14 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["problems"] == []
-    assert out["tabs"] == data["tracks"] == ["eval", "unseen-systems", "unseen-channel", "early-2s"]
+    assert out["corpora"] == ["robocall-bench 0.1.0"]
+    assert (
+        out["tabs"]
+        == data["corpora"][0]["tracks"]
+        == ["eval", "unseen-systems", "unseen-channel", "early-2s"]
+    )
+    assert HOSTILE in out["models"] and out["injected"] == 1  # shown as text; the one script is the page's
+    assert set(out["verified"]) <= {"-", "not ranked: perfect separation (EER 0), needs reproduction"}
     assert out["visible0"] == ["eval"]
     ranked = [e["entry_id"] for e in data["entries"]]
     assert out["initial"] == ranked

@@ -11,6 +11,7 @@ import yaml
 
 from robocall_bench.cli import main
 from robocall_bench.evaluation.bootstrap import BootstrapConfig
+from robocall_bench.leaderboard.registry import register_protocol
 from robocall_bench.leaderboard.validate import LeaderboardConfig, validate_entry
 from test_eval_fixtures import make_leaderboard
 
@@ -140,7 +141,7 @@ def test_duplicate_entry_id(lb: Path) -> None:
 def test_other_corpus_version(lb: Path) -> None:
     e = lb / "entries" / ENTRY
     edit_yaml(e, lambda d: d["corpus"].update(version="0.0.9"))
-    assert "no committed protocol for corpus robocall-bench 0.0.9" in errors(lb)
+    assert "corpus robocall-bench 0.0.9 is not a registered leaderboard corpus" in errors(lb)
     edit_yaml(e, lambda d: d["corpus"].update(version="0.1.0", protocol_sha256="0" * 64))
     assert "does not match the leaderboard's protocol" in errors(lb)
 
@@ -196,7 +197,8 @@ def test_one_class_track_rejected_and_all_equal_scores_defined(lb: Path) -> None
     c = validate_entry(e, cfg(lb))
     assert c.ok, c.errors
     assert c.tracks["eval"]["eer"]["value"] == 0.5
-    # a protocol whose unseen-channel track holds one class: scoring that track is rejected
+    # a protocol whose unseen-channel track holds one class: that track cannot be registered, and an
+    # entry scoring it is refused
     pdir = lb / "protocols" / "robocall-bench-0.1.0"
     rows = (pdir / "protocol.tsv").read_text().splitlines()
     keep = [r for r in rows if not ("\tunseen-channel\t" in r and "\thuman\t" in r)]
@@ -207,13 +209,18 @@ def test_one_class_track_rejected_and_all_equal_scores_defined(lb: Path) -> None
     sha = hashlib.sha256((pdir / "protocol.tsv").read_bytes()).hexdigest()
     man = json.loads((pdir / "manifest.json").read_text())
     (pdir / "manifest.json").write_text(json.dumps(dict(man, protocol_sha256=sha)))
+    register_protocol(pdir, lb, kind="example")
+    assert yaml.safe_load((lb / "registry.yaml").read_text())["corpora"][0]["tracks"] == [
+        "eval",
+        "unseen-systems",
+    ]
     edit_yaml(e, lambda d: d["corpus"].update(protocol_sha256=sha))
     sc = (e / "scores" / "unseen-channel.tsv").read_text().splitlines()
     ids = {r.split("\t")[0] for r in keep}
     (e / "scores" / "unseen-channel.tsv").write_text(
         "\n".join([sc[0]] + [r for r in sc[1:] if r.split("\t")[0] in ids]) + "\n"
     )
-    assert "only one class present" in errors(lb)
+    assert "track unseen-channel is not registered for robocall-bench 0.1.0" in errors(lb)
 
 
 def test_cli_fail_lists_reasons(lb: Path, capsys) -> None:

@@ -124,7 +124,7 @@ def build_leaderboard(root: Path, runs: list[DemoRun], console: Console) -> dict
     lb = settings(compose("leaderboard", [f"root={root}"]))
     with console.status("writing and validating leaderboard entries"):
         for r in runs:
-            edir = entry_from_run(r.run_dir, lb, entry_id=r.entry_id, model=r.title)
+            edir = entry_from_run(r.run_dir, lb, entry_id=r.entry_id, model=r.title, register=True)
             console.print(f"entry {edir}", highlight=False)
     with console.status("building the leaderboard (bootstrap CIs for every entry and track)"):
         build(lb)

@@ -1,5 +1,5 @@
-"""``rcb leaderboard validate entry=DIR | build [check=true] | reproduce entry=DIR corpus=DIR |
-entry run=RUN_DIR [entry_id=ID] [out=DIR]``."""
+"""``rcb leaderboard validate entry=DIR | build [check=true] | reproduce entry=DIR corpus=DIR [confirm=true] |
+entry run=RUN_DIR [entry_id=ID] [out=DIR] [register=true] | register corpus=DIR [kind=official] [title=...]``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from ..config import config_dir, load_config
 from ..errors import RcbError
 from ..evaluation.bootstrap import BootstrapConfig
 from ..evaluation.core import CostModel
-from .validate import LeaderboardConfig, validate_entry
+from .validate import LeaderboardConfig, load_board, validate_entry
 
-SUBVERBS = ("validate", "build", "reproduce", "entry")
+SUBVERBS = ("validate", "build", "reproduce", "entry", "register")
 _OUT = Console()
 
 
@@ -34,6 +34,8 @@ def settings(cfg: DictConfig) -> LeaderboardConfig:
         human_cluster=str(b.human_cluster),
         robocall_cluster=str(b.robocall_cluster),
         site_top=int(cfg.site_top),
+        copy_spearman=float(cfg.integrity.copy_spearman),
+        copy_min_trials=int(cfg.integrity.copy_min_trials),
     )
 
 
@@ -57,6 +59,7 @@ def _entry_from_run(cfg: DictConfig, lb: LeaderboardConfig) -> int:
         cfg.out or None,
         cfg.corpus or None,
         speed=bool(cfg.get("speed", True)),
+        register=bool(cfg.get("register", False)),
     )
     _OUT.print(f"PASS: wrote {edir} (entry.yaml + scores/); then `rcb leaderboard build`", highlight=False)
     return 0
@@ -75,18 +78,7 @@ def main(argv: Sequence[str]) -> int:
     cfg = load_config("leaderboard", rest)
     lb = settings(cfg)
     if sub == "validate":
-        entry = _entry(cfg)
-        c = validate_entry(entry, lb)
-        if not c.ok:
-            raise RcbError(f"FAIL {entry}: {len(c.errors)} problem(s):\n  - " + "\n  - ".join(c.errors))
-        m = c.tracks["eval"]
-        _OUT.print(
-            f"PASS {c.entry.entry_id}: tracks {', '.join(sorted(c.tracks))}; eval EER {100 * m['eer']['value']:.2f}% "
-            f"minDCF {m['min_dcf']['value']:.4f}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return 0
+        return _validate(_entry(cfg), lb)
     if sub == "build":
         from .build import build  # matplotlib-free, but keeps validate light
 
@@ -96,10 +88,69 @@ def main(argv: Sequence[str]) -> int:
         return 0
     if sub == "entry":
         return _entry_from_run(cfg, lb)
-    from .reproduce import reproduce
+    if sub == "register":
+        return _register(cfg, lb)
+    from .reproduce import ReproduceOptions, reproduce
 
     corpus = Path(str(cfg.corpus)).expanduser() if cfg.corpus else None
-    for line in reproduce(_entry(cfg), corpus, lb, float(cfg.reproduce.atol)):
+    r = cfg.reproduce
+    opts = ReproduceOptions(
+        atol=float(r.atol),
+        confirm=bool(cfg.confirm),
+        allow_network=bool(cfg.allow_network),
+        max_timeout_s=int(r.max_timeout_s),
+        pass_env=tuple(str(x) for x in r.pass_env),
+        record=bool(r.record),
+    )
+    for line in reproduce(_entry(cfg), corpus, lb, opts):
         _OUT.print(line, highlight=False, soft_wrap=True)
     _OUT.print("reproduced", highlight=False)
+    return 0
+
+
+def _validate(entry: Path, lb: LeaderboardConfig) -> int:
+    """One entry's checks plus copies of the other entries under ``root/entries``; flags are printed."""
+    from .integrity import mark_copies
+
+    board = load_board(lb.root)
+    c = validate_entry(entry, lb, board)
+    c.errors = board.errors + c.errors
+    edir = lb.root / "entries"
+    others = [
+        validate_entry(d, lb, board)
+        for d in (sorted(edir.iterdir()) if edir.is_dir() else [])
+        if d.is_dir() and not d.is_symlink() and d.resolve() != entry.resolve()
+    ]
+    mark_copies([c, *others], lb)
+    if not c.ok:
+        raise RcbError(f"FAIL {entry}: {len(c.errors)} problem(s):\n  - " + "\n  - ".join(c.errors))
+    m = c.tracks["eval"]
+    _OUT.print(
+        f"PASS {c.entry.entry_id}: tracks {', '.join(sorted(c.tracks))}; eval EER {100 * m['eer']['value']:.2f}% "
+        f"minDCF {m['min_dcf']['value']:.4f}" + (f"; reproduced {c.reproduced.date}" if c.reproduced else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for track, why in sorted(c.flags.items()):
+        _OUT.print(
+            f"FLAG {c.entry.entry_id} scores/{track}.tsv: {why}: listed without a rank until a maintainer "
+            "re-runs the recipe (rcb leaderboard reproduce ... confirm=true)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return 0
+
+
+def _register(cfg: DictConfig, lb: LeaderboardConfig) -> int:
+    from .registry import register_protocol
+
+    if not cfg.corpus:
+        raise RcbError("give the corpus to register: corpus=DIR (its protocol.tsv + manifest.json)")
+    row = register_protocol(Path(str(cfg.corpus)).expanduser(), lb.root, str(cfg.kind), cfg.title or None)
+    _OUT.print(
+        f"registered {row.name} {row.version} ({row.kind}, tracks {', '.join(row.tracks)}, sha256 "
+        f"{row.sha256[:12]}) in {lb.root}; commit registry.yaml and protocols/",
+        highlight=False,
+        soft_wrap=True,
+    )
     return 0

@@ -8,7 +8,6 @@ scores as more robocall. Both are baselines to exercise the pipeline, not seriou
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -23,6 +22,7 @@ from ..errors import RcbError
 from ..evaluation.core import compute_metrics
 from ..evaluation.protocol import Protocol, read_protocol
 from ..evaluation.run import git_sha
+from .registry import register_protocol
 from .schema import MAIN_TRACK, SCHEMA_VERSION
 
 FRAME_S, HOP_S = 0.032, 0.010
@@ -131,24 +131,6 @@ def write_scores(path: Path, ids: np.ndarray, scores: np.ndarray) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def install_protocol(corpus: Path, root: Path) -> Protocol:
-    """Copy the corpus's protocol.tsv + manifest.json to ``root/protocols/<name>-<version>/``."""
-    proto = read_protocol(corpus)
-    name, version = proto.manifest.get("name"), proto.manifest.get("version")
-    if not (name and version):
-        raise RcbError(f"{corpus}/manifest.json lacks name/version; build the corpus with `rcb corpus`")
-    if proto.manifest.get("protocol_sha256") not in (None, proto.sha256):
-        raise RcbError(
-            f"{proto.path}: sha256 differs from manifest.json's protocol_sha256; rebuild the corpus"
-        )
-    dest = root / "protocols" / f"{name}-{version}"
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(proto.path, dest / "protocol.tsv")
-    manifest = dict(proto.manifest, protocol_sha256=proto.sha256)
-    atomic_write_text(dest / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    return proto
-
-
 def make_entry(corpus: Path, root: Path, entry_id: str, proto: Protocol) -> Path:
     """Score the corpus with one scorer and write ``root/entries/<entry_id>/`` (entry.yaml + scores/)."""
     title, scorer, macs, desc = SCORERS[entry_id]
@@ -219,7 +201,10 @@ def main(argv: Sequence[str]) -> int:
             write_scores(Path(args["scores_out"]) / f"{track}.tsv", ids, scores)
         return 0
     root = Path(args.get("root", "leaderboard"))
-    proto = install_protocol(corpus, root)
+    register_protocol(
+        corpus, root, kind="example", title="Tiny example corpus (pipeline check, not a benchmark)"
+    )
+    proto = read_protocol(corpus)
     for entry_id in [only] if only else list(SCORERS):
         print(f"wrote {make_entry(corpus, root, entry_id, proto)}")
     return 0

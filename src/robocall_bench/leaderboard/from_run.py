@@ -21,10 +21,11 @@ import yaml
 from omegaconf import OmegaConf
 
 from ..audio import atomic_write_text
+from ..config import config_dir
 from ..errors import RcbError
 from ..evaluation.protocol import read_protocol
 from .build import track_order
-from .examples import install_protocol
+from .registry import REGISTRY, install_protocol, load_registry, register_protocol
 from .schema import ENTRY_ID_RE, MAIN_TRACK, SCHEMA_VERSION, TRACK_RE
 from .validate import LeaderboardConfig, validate_entry
 
@@ -117,8 +118,9 @@ def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
     return {"id": str(pid), "revision": str(rev)}
 
 
-def _check_protocol(corpus: Path, root: Path, scored_on: str | None) -> None:
-    """RcbError when the corpus changed since the run, or the leaderboard holds another protocol of it."""
+def _check_protocol(corpus: Path, root: Path, scored_on: str | None, register: bool) -> None:
+    """RcbError when the corpus changed since the run, the leaderboard holds another protocol of it,
+    or (without ``register``) the leaderboard does not rank it."""
     proto = read_protocol(corpus)
     if scored_on and scored_on != proto.sha256:
         raise RcbError(
@@ -133,6 +135,15 @@ def _check_protocol(corpus: Path, root: Path, scored_on: str | None) -> None:
         raise RcbError(
             f"{have} is another protocol of corpus {proto.manifest.get('name')} {proto.manifest.get('version')}; "
             "score the corpus the leaderboard uses, or bump the corpus version"
+        )
+    reg = load_registry(root)
+    row = reg.get(str(proto.manifest.get("name")), str(proto.manifest.get("version")))
+    if not register and (row is None or row.sha256 != proto.sha256):
+        names = ", ".join(f"{c.name} {c.version}" for c in reg.corpora) or "none"
+        raise RcbError(
+            f"corpus {proto.manifest.get('name')} {proto.manifest.get('version')} ({proto.sha256[:12]}) is not "
+            f"registered in {root / REGISTRY} (registered: {names}): train and score on a registered corpus, "
+            "or pass register=true for a private leaderboard of your own"
         )
 
 
@@ -158,11 +169,14 @@ def entry_from_run(
     model: str | None = None,
     description: str | None = None,
     speed: bool = True,
+    register: bool = False,
 ) -> Path:
     """Write ``<out>/<entry_id>/`` (default ``<lb.root>/entries``) from a finished run and validate it.
 
     Installs the corpus protocol under ``<root>/protocols/`` (root = the parent of ``out``) when it is
-    not there yet. RcbError when the run is unfinished or its corpus changed since.
+    not there yet; ``register`` also lists it in that root's registry (kind local: a private
+    leaderboard such as ``rcb demo``'s; the committed registry is the maintainers'). RcbError when the
+    run is unfinished, its corpus changed since, or the corpus is not registered.
     """
     from ..training.scoring import load_scorer
 
@@ -185,7 +199,12 @@ def entry_from_run(
         raise RcbError(
             f"the run's corpus {cdir} is not there; pass corpus=DIR (the corpus the run was trained on)"
         )
-    _check_protocol(cdir, root, summary.get("corpus", {}).get("protocol_sha256"))
+    if register and root.resolve() == (config_dir().parent / "leaderboard").resolve():
+        raise RcbError(
+            f"register=true is for a private leaderboard; {root} is the committed one, whose registry "
+            "maintainers keep with `rcb leaderboard register`"
+        )
+    _check_protocol(cdir, root, summary.get("corpus", {}).get("protocol_sha256"), register)
     tracks = track_order({p.stem for p in (run / "scores").glob("*.tsv") if TRACK_RE.match(p.stem)})
     if MAIN_TRACK not in tracks:
         raise RcbError(
@@ -199,7 +218,10 @@ def entry_from_run(
     eid = entry_id or default_entry_id(str(cfg["name"]), cfg["seed"])  # type: ignore[index]
     macs, rtf, how = measure_speed(scorer.model) if speed else (None, None, None)
     rate, how_train = train_rate(summary)
-    proto = install_protocol(cdir, root)  # only now: a refused run leaves the leaderboard untouched
+    # only now: a refused run leaves the leaderboard untouched
+    if register:
+        register_protocol(cdir, root, kind="local")
+    proto = read_protocol(cdir) if register else install_protocol(cdir, root)
     edir = entries / eid
     if (edir / "scores").is_dir():
         shutil.rmtree(edir / "scores")  # a track missing from this run must not survive from an older entry

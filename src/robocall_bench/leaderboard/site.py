@@ -1,7 +1,9 @@
 """The static leaderboard page: one self-contained HTML file (data inline, no network), works from file://.
 
 Entry text is untrusted: the data travels as JSON inside a ``<script type="application/json">``
-(with ``<``, ``>``, ``&`` escaped) and the script writes it with ``textContent`` only, never as HTML.
+(with ``<``, ``>``, ``&`` escaped) and the script writes it with ``textContent`` only, never as HTML;
+the ``<noscript>`` tables are built here with :func:`.escape.html_text`. One section per registered
+corpus: entries on different corpora never share a table.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import json
 
 from scipy.special import ndtri
+
+from .escape import html_text
+from .render import NEEDS_REPRODUCTION, SECTIONS, corpus_entries, track_rows
 
 DET_TICKS = (0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.95)
 
@@ -23,7 +28,7 @@ th,td{border:1px solid #dde;padding:.3em .55em;text-align:right;white-space:nowr
 td.t,th.t{text-align:left}th{background:#f4f5f8;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 .ci{color:#777;font-size:.8em;display:block}.wrap{overflow-x:auto}svg{background:#fff;border:1px solid #dde}
-.legend text{font-size:11px}.axis text{font-size:10px;fill:#444}
+.legend text{font-size:11px}.axis text{font-size:10px;fill:#444}section.corpus{margin-top:2em}
 """
 
 JS = r"""
@@ -42,10 +47,11 @@ JS = r"""
     {key: "min_cllr", label: "minCllr", metric: true},
     {key: "auc", label: "AUC", metric: true},
     {key: "fnr_at_fpr_1pct", label: "FNR@FPR1% %", metric: true, pct: true},
-    {key: "params", label: "params", num: true},
-    {key: "macs", label: "MACs/s", num: true},
-    {key: "cpu_rtf", label: "CPU RTF", num: true},
-    {key: "train_samples_per_s", label: "train samples/s", num: true}
+    {key: "params", label: "params\u2020", num: true},
+    {key: "macs", label: "MACs/s\u2020", num: true},
+    {key: "cpu_rtf", label: "CPU RTF\u2020", num: true},
+    {key: "train_samples_per_s", label: "train samples/s\u2020", num: true},
+    {key: "verified", label: "verified", text: true}
   ];
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -63,15 +69,22 @@ JS = r"""
     if (v === null || v === undefined) { return "-"; }
     return pct ? (100 * v).toFixed(2) : v.toFixed(4);
   }
-  function rowsFor(track) {
-    var rows = data.entries.filter(function (e) { return e.tracks[track]; }).map(function (e) {
+  function rowsFor(corpus, track) {
+    var rows = data.entries.filter(function (e) {
+      return e.corpus.name === corpus.name && e.corpus.version === corpus.version && e.tracks[track];
+    }).map(function (e) {
       var m = e.tracks[track], r = {entry_id: e.entry_id, model: e.model, params: e.params, macs: e.macs,
-        cpu_rtf: e.cpu_rtf, train_samples_per_s: e.train_samples_per_s, description: e.description};
+        cpu_rtf: e.cpu_rtf, train_samples_per_s: e.train_samples_per_s, description: e.description, flag: m.flag};
+      r.verified = e.reproduced ? "reproduced " + e.reproduced.date : (m.flag ? data.needs_reproduction : "-");
       COLS.forEach(function (c) { if (c.metric) { r[c.key] = m[c.key].value; r[c.key + "_ci"] = m[c.key].ci; } });
       return r;
     });
-    rows.sort(function (a, b) { return a.eer - b.eer || a.min_dcf - b.min_dcf || (a.entry_id < b.entry_id ? -1 : 1); });
-    rows.forEach(function (r, i) { r.rank = i + 1; });
+    // flagged rows (perfect separation, not reproduced) come after the ranked ones, without a rank
+    rows.sort(function (a, b) {
+      return (a.flag ? 1 : 0) - (b.flag ? 1 : 0) || a.eer - b.eer || a.min_dcf - b.min_dcf || (a.entry_id < b.entry_id ? -1 : 1);
+    });
+    var k = 0;
+    rows.forEach(function (r) { r.rank = r.flag ? null : ++k; });
     return rows;
   }
   function renderBody(tbody, rows) {
@@ -95,8 +108,8 @@ JS = r"""
       tbody.appendChild(tr);
     });
   }
-  function makeTable(track) {
-    var rows = rowsFor(track), table = el("table", {"class": "lb", "data-track": track});
+  function makeTable(corpus, track) {
+    var rows = rowsFor(corpus, track), table = el("table", {"class": "lb", "data-track": track});
     var thead = el("thead"), hr = el("tr"), tbody = el("tbody");
     COLS.forEach(function (c) {
       var th = el("th", {"class": c.text ? "t" : "", "data-key": c.key, "aria-sort": c.key === "rank" ? "ascending" : "none"}, c.label);
@@ -121,8 +134,8 @@ JS = r"""
     renderBody(tbody, rows);
     return table;
   }
-  function makeDet(track) {
-    var curves = data.det[track] || [], W = 360, M = 40, lim = data.det_axis;
+  function makeDet(corpus, track) {
+    var curves = corpus.det[track] || [], W = 360, M = 40, lim = data.det_axis;
     var s = svg("svg", {width: W + M + 10, height: W + M + 10, "data-track": track, role: "img"});
     s.appendChild(svg("title", {}, "DET curves, track " + track));
     function px(v) { return M + (v - lim[0]) / (lim[1] - lim[0]) * W; }
@@ -148,29 +161,42 @@ JS = r"""
     s.appendChild(legend);
     return s;
   }
-  var tablist = document.getElementById("tabs"), panels = document.getElementById("panels");
-  function select(track) {
-    Array.prototype.forEach.call(tablist.children, function (b) {
-      var on = b.getAttribute("data-track") === track;
-      b.setAttribute("aria-selected", on ? "true" : "false");
-      b.tabIndex = on ? 0 : -1;
+  function makeCorpus(corpus, ci) {
+    var sec = el("section", {"class": "corpus", "data-corpus": corpus.name + " " + corpus.version});
+    sec.appendChild(el("h2", {}, corpus.name + " " + corpus.version + (corpus.title ? ": " + corpus.title : "")));
+    sec.appendChild(el("p", {"class": "note"}, data.sections[corpus.kind] + ". Protocol sha256 " + corpus.protocol_sha256 + "."));
+    if (!corpus.tracks.length) { sec.appendChild(el("p", {}, "No entries yet.")); return sec; }
+    var tablist = el("div", {role: "tablist", "aria-label": "tracks"}), panels = el("div", {"class": "panels"});
+    function select(track) {
+      Array.prototype.forEach.call(tablist.children, function (b) {
+        var on = b.getAttribute("data-track") === track;
+        b.setAttribute("aria-selected", on ? "true" : "false");
+        b.tabIndex = on ? 0 : -1;
+      });
+      Array.prototype.forEach.call(panels.children, function (p) { p.hidden = p.getAttribute("data-track") !== track; });
+    }
+    corpus.tracks.forEach(function (t) {
+      var id = ci + "-" + t;
+      var b = el("button", {role: "tab", id: "tab-" + id, "aria-controls": "panel-" + id, "data-track": t},
+        t + (t === data.main_track ? " (main)" : ""));
+      b.addEventListener("click", function () { select(t); });
+      tablist.appendChild(b);
+      var p = el("section", {role: "tabpanel", id: "panel-" + id, "aria-labelledby": "tab-" + id, "data-track": t});
+      var wrap = el("div", {"class": "wrap"});
+      wrap.appendChild(makeTable(corpus, t));
+      p.appendChild(wrap);
+      p.appendChild(el("h3", {}, "DET curves of the top entries"));
+      p.appendChild(makeDet(corpus, t));
+      panels.appendChild(p);
     });
-    Array.prototype.forEach.call(panels.children, function (p) { p.hidden = p.getAttribute("data-track") !== track; });
+    sec.appendChild(tablist);
+    sec.appendChild(panels);
+    select(corpus.tracks.indexOf(data.main_track) >= 0 ? data.main_track : corpus.tracks[0]);
+    return sec;
   }
-  data.tracks.forEach(function (t) {
-    var b = el("button", {role: "tab", id: "tab-" + t, "aria-controls": "panel-" + t, "data-track": t},
-      t + (t === data.main_track ? " (main)" : ""));
-    b.addEventListener("click", function () { select(t); });
-    tablist.appendChild(b);
-    var p = el("section", {role: "tabpanel", id: "panel-" + t, "aria-labelledby": "tab-" + t, "data-track": t});
-    var wrap = el("div", {"class": "wrap"});
-    wrap.appendChild(makeTable(t));
-    p.appendChild(wrap);
-    p.appendChild(el("h3", {}, "DET curves of the top entries"));
-    p.appendChild(makeDet(t));
-    panels.appendChild(p);
-  });
-  if (data.tracks.length) { select(data.main_track); } else { panels.appendChild(el("p", {}, "No entries yet.")); }
+  var root = document.getElementById("corpora");
+  data.corpora.forEach(function (corpus, ci) { root.appendChild(makeCorpus(corpus, "c" + ci)); });
+  if (!data.corpora.length) { root.appendChild(el("p", {}, "No entries yet.")); }
   document.body.setAttribute("data-ready", "1");
 })();
 """
@@ -189,11 +215,15 @@ def render_site(data: dict) -> str:
     page = dict(data)
     page["det_axis"] = [round(float(ndtri(lo)), 3), round(float(ndtri(hi)), 3)]
     page["det_ticks"] = [{"pos": round(float(ndtri(t)), 3), "label": f"{100 * t:g}"} for t in DET_TICKS]
+    page["sections"], page["needs_reproduction"] = SECTIONS, NEEDS_REPRODUCTION
     b = data["bootstrap"]
     note = (
-        "Every number is recomputed from the entries' score files and the committed protocol. Ranked by "
-        "EER on the main eval track (ties by minDCF). Brackets: 95% cluster-bootstrap confidence "
-        f"intervals ({b['n']} replicates). Click a column header to sort; hover a model for its description."
+        "Every number is recomputed from the entries' score files and the registered protocol of their "
+        "corpus; entries are ranked only against entries on the same corpus, by EER on the main eval "
+        "track (ties by minDCF). Brackets: 95% cluster-bootstrap confidence intervals "
+        f"({b['n']} replicates). A track separated perfectly (EER 0) is not ranked until a maintainer "
+        "reproduces the entry (verified column). \u2020 self-reported by the entry, not measured by the "
+        "leaderboard. Click a column header to sort; hover a model for its description."
     )
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -201,7 +231,37 @@ def render_site(data: dict) -> str:
         '<link rel="icon" href="data:,"><title>robocall-bench leaderboard</title>'
         f"<style>{CSS}</style></head>\n<body>\n<h1>robocall-bench leaderboard</h1>\n"
         f'<p class="note">{note}</p>\n'
-        '<div role="tablist" id="tabs" aria-label="tracks"></div>\n<div id="panels"></div>\n'
+        '<div id="corpora"></div>\n'
+        f"<noscript>{_noscript(data)}</noscript>\n"
         f'<script type="application/json" id="lb-data">{_json_for_script(page)}</script>\n'
         f"<script>{JS}</script>\n</body></html>\n"
     )
+
+
+def _noscript(data: dict) -> str:
+    """Main-track tables without JavaScript: every contributor string through html_text."""
+    out = []
+    for corpus in data["corpora"]:
+        entries = corpus_entries(data, corpus)
+        out.append(f"<h2>{html_text(corpus['name'])} {html_text(corpus['version'])}</h2>")
+        if data["main_track"] not in corpus["tracks"]:
+            out.append("<p>No entries yet.</p>")
+            continue
+        out.append("<table><tr><th>#</th><th>entry</th><th>model</th><th>EER %</th><th>verified</th></tr>")
+        for rank, e in track_rows(entries, data["main_track"]):
+            m = e["tracks"][data["main_track"]]
+            ver = (
+                f"reproduced {e['reproduced']['date']}"
+                if e["reproduced"]
+                else (NEEDS_REPRODUCTION if m["flag"] else "-")
+            )
+            cells = [
+                "-" if rank is None else str(rank),
+                e["entry_id"],
+                e["model"],
+                f"{100 * m['eer']['value']:.2f}",
+                ver,
+            ]
+            out.append("<tr>" + "".join(f"<td>{html_text(x)}</td>" for x in cells) + "</tr>")
+        out.append("</table>")
+    return "".join(out)

@@ -1,4 +1,4 @@
-"""Validating one entry: layout and limits, schema, corpus match, complete scores, recomputed metrics."""
+"""Validating one entry: layout and limits, schema, registered corpus, complete scores, recomputed metrics."""
 
 from __future__ import annotations
 
@@ -16,6 +16,15 @@ from ..evaluation.core import CostModel
 from ..evaluation.protocol import Protocol, read_protocol
 from ..evaluation.run import EvalSpec, score_block
 from ..evaluation.scorefile import read_scores
+from .registry import (
+    REGISTRY,
+    Registry,
+    Reproduction,
+    load_registry,
+    load_reproduced,
+    protocol_tracks,
+    valid_reproduction,
+)
 from .safeyaml import load_yaml_file
 from .schema import ENTRY_ID_RE, MAIN_TRACK, TRACK_RE, Corpus, Entry, track_selection
 
@@ -37,11 +46,17 @@ class LeaderboardConfig:
     human_cluster: str = "speaker"
     robocall_cluster: str = "system"
     site_top: int = 5
+    copy_spearman: float = 0.999  # rank correlation above which two entries' scores count as one
+    copy_min_trials: int = 50  # fewer trials: only identical scores count (small tracks tie by chance)
 
 
 @dataclass
 class Checked:
-    """Outcome for one entry: ``errors`` empty means it passed; ``tracks`` holds packed metrics per track."""
+    """Outcome for one entry: ``errors`` empty means it passed; ``tracks`` holds packed metrics per track.
+
+    ``flags`` do not fail the entry but keep a track unranked (perfect separation not reproduced);
+    ``reproduced`` is the maintainer's still-valid record of a re-run, if any.
+    """
 
     path: Path
     entry: Entry | None = None
@@ -50,45 +65,85 @@ class Checked:
     scores: dict[str, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict
     )  # track -> (scores, labels)
+    sha256: dict[str, str] = field(default_factory=dict)  # track -> sha256 of scores/<track>.tsv
+    flags: dict[str, str] = field(default_factory=dict)  # track -> why it is not ranked
+    reproduced: Reproduction | None = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
-def load_protocols(root: Path) -> tuple[dict[tuple[str, str], Protocol], list[str]]:
-    """The committed protocols under ``root/protocols/*/`` keyed by (corpus name, version), plus problems.
+PERFECT = "perfect separation (EER 0): needs reproduction"
 
-    A protocol whose sha256 differs from its own manifest's ``protocol_sha256`` is refused: the
-    leaderboard would otherwise score against an edited answer key.
+
+@dataclass
+class Board:
+    """The maintainer-owned state of a leaderboard root: registered protocols and reproductions."""
+
+    protocols: dict[tuple[str, str], Protocol] = field(default_factory=dict)
+    registry: Registry = field(default_factory=Registry)
+    reproduced: dict[str, Reproduction] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def load_board(root: Path) -> Board:
+    """Registry, reproductions and the protocols under ``root/protocols/*/`` that the registry lists.
+
+    A protocol folder is accepted only when its corpus name + version has a registry row with the
+    same sha256 and tracks (an entry cannot bring its own answer key), and its sha256 matches its own
+    manifest's ``protocol_sha256``. Everything else is an error naming the fix.
     """
-    found: dict[tuple[str, str], Protocol] = {}
-    errors = []
+    b = Board()
+    try:
+        b.registry = load_registry(root)
+    except RcbError as e:
+        b.errors.append(str(e))
+    try:
+        b.reproduced = load_reproduced(root)
+    except RcbError as e:
+        b.errors.append(str(e))
     pdir = root / "protocols"
     for d in sorted(pdir.iterdir()) if pdir.is_dir() else []:
         try:
             p = read_protocol(d / "protocol.tsv")
         except RcbError as e:
-            errors.append(str(e))
+            b.errors.append(str(e))
             continue
-        name, version, sha = (
-            p.manifest.get("name"),
-            p.manifest.get("version"),
-            p.manifest.get("protocol_sha256"),
-        )
-        if not (name and version):
-            errors.append(
-                f"{d}/manifest.json lacks name/version; copy the corpus's manifest.json beside protocol.tsv"
-            )
-        elif sha != p.sha256:
-            errors.append(
-                f"{d}/protocol.tsv sha256 {p.sha256[:12]} differs from its manifest's {str(sha)[:12]}"
-            )
-        elif (name, version) in found:
-            errors.append(f"{d}: a second protocol for corpus {name} {version}")
+        problem = _protocol_problem(d, p, b.registry, root)
+        if problem:
+            b.errors.append(problem)
+        elif (p.manifest["name"], p.manifest["version"]) in b.protocols:
+            b.errors.append(f"{d}: a second protocol for corpus {p.manifest['name']} {p.manifest['version']}")
         else:
-            found[(name, version)] = p
-    return found, errors
+            b.protocols[(p.manifest["name"], p.manifest["version"])] = p
+    return b
+
+
+def _protocol_problem(d: Path, p: Protocol, reg: Registry, root: Path) -> str | None:
+    name, version, sha = (p.manifest.get(k) for k in ("name", "version", "protocol_sha256"))
+    if not (name and version):
+        return f"{d}/manifest.json lacks name/version; copy the corpus's manifest.json beside protocol.tsv"
+    if sha != p.sha256:
+        return f"{d}/protocol.tsv sha256 {p.sha256[:12]} differs from its manifest's {str(sha)[:12]}"
+    row = reg.get(name, version)
+    if row is None:
+        have = ", ".join(f"{c.name} {c.version}" for c in reg.corpora) or "none"
+        return (
+            f"{d}: corpus {name} {version} is not registered in {root / REGISTRY} (registered: {have}); "
+            "entries must score a registered corpus, and only maintainers register one "
+            "(`rcb leaderboard register corpus=DIR`). Remove this folder."
+        )
+    if row.sha256 != p.sha256:
+        return (
+            f"{d}/protocol.tsv sha256 {p.sha256[:12]} is not the registered {row.sha256[:12]} of {name} "
+            f"{version}: restore the registered protocol (an edited answer key is refused)"
+        )
+    if protocol_tracks(p) != row.tracks:
+        return f"{d}: tracks {protocol_tracks(p)} differ from the registered {row.tracks} of {name} {version}"
+    if d.name != f"{name}-{version}":
+        return f"{d}: name the folder {name}-{version} (the corpus it holds)"
+    return None
 
 
 def _layout(entry_dir: Path, cfg: LeaderboardConfig, c: Checked) -> list[Path]:
@@ -139,18 +194,21 @@ def _spec(cfg: LeaderboardConfig) -> EvalSpec:
 def validate_entry(
     entry_dir: str | os.PathLike,
     cfg: LeaderboardConfig,
-    protocols: dict[tuple[str, str], Protocol] | None = None,
+    board: Board | None = None,
     with_ci: bool = False,
 ) -> Checked:
-    """Every check of one entry directory; collects all reasons instead of stopping at the first."""
+    """Every check of one entry directory; collects all reasons instead of stopping at the first.
+
+    Copies of other entries are found across entries by :func:`.integrity.mark_copies`.
+    """
     entry_dir = Path(entry_dir)
     c = Checked(entry_dir)
     if not entry_dir.is_dir() or entry_dir.is_symlink():
         c.errors.append(f"{entry_dir} is not an entry directory")
         return c
-    if protocols is None:
-        protocols, perr = load_protocols(cfg.root)
-        c.errors += perr
+    if board is None:
+        board = load_board(cfg.root)
+        c.errors += board.errors
     score_files = _layout(entry_dir, cfg, c)
     raw: object = None
     try:
@@ -171,12 +229,19 @@ def validate_entry(
     corpus = c.entry.corpus if c.entry else _lenient(Corpus, raw.get("corpus"))
     if corpus is None:
         return c
-    proto = protocols.get((corpus.name, corpus.version))
-    if proto is None:
-        have = ", ".join(f"{n} {v}" for n, v in sorted(protocols)) or "none"
+    proto = board.protocols.get((corpus.name, corpus.version))
+    row = board.registry.get(corpus.name, corpus.version)
+    if row is None:
+        have = ", ".join(f"{r.name} {r.version}" for r in board.registry.corpora) or "none"
         c.errors.append(
-            f"no committed protocol for corpus {corpus.name} {corpus.version} (have: {have}); "
-            "score the corpus version the leaderboard uses"
+            f"corpus {corpus.name} {corpus.version} is not a registered leaderboard corpus "
+            f"(registered: {have}); score the corpus version the leaderboard uses"
+        )
+        return c
+    if proto is None:
+        c.errors.append(
+            f"the protocol of corpus {corpus.name} {corpus.version} is missing from {cfg.root / 'protocols'} "
+            "or was refused (see the protocol errors)"
         )
         return c
     if corpus.protocol_sha256 != proto.sha256:
@@ -187,9 +252,20 @@ def validate_entry(
     tracks = {p.stem: p for p in score_files}
     if MAIN_TRACK not in tracks:
         c.errors.append(f"scores/{MAIN_TRACK}.tsv is missing: the main track is required")
+    for t in [t for t in tracks if track_selection(t)[1] not in row.tracks]:
+        c.errors.append(
+            f"scores/{t}.tsv: track {t} is not registered for {corpus.name} {corpus.version} "
+            f"(tracks: {', '.join(row.tracks)}, early-<N>s of eval)"
+        )
+        del tracks[t]
     _score_tracks(c, tracks, proto, cfg, with_ci)
     if c.entry is not None:
         _check_reported(c, cfg)
+        c.reproduced = valid_reproduction(board.reproduced.get(c.entry.entry_id), corpus, c.sha256)
+    if c.reproduced is None:
+        # EER 0 is what an entry built from the public eval labels gets: it is listed, not ranked,
+        # until a maintainer re-runs its recipe.
+        c.flags = {t: PERFECT for t, m in c.tracks.items() if m["eer"]["value"] == 0.0}
     return c
 
 
@@ -215,6 +291,7 @@ def _score_tracks(
                 sf.scores, labels, clusters, spec, None, spec.bootstrap if with_ci else None
             )
             c.scores[track] = (sf.scores, labels)
+            c.sha256[track] = sf.sha256
         except RcbError as e:
             c.errors.append(f"scores/{track}.tsv: {e}")
 
