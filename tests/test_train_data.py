@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
+import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
+from rich.console import Console
 
+from robocall_bench.errors import RcbError
 from robocall_bench.training.data import load_corpus
 from robocall_bench.training.datamodule import RcbDataModule
 from robocall_bench.training.preprocess import Preprocess, crop
+from robocall_bench.training.run import train
 from robocall_bench.training.sampler import BalancedBatchSampler
-from test_train_support import tiny_corpus
+from test_train_support import tiny_corpus, train_cfg
 
 LABELS = [0] * 30 + [1] * 10
 
@@ -80,3 +85,29 @@ def test_loader_batches_do_not_depend_on_workers_and_resume_exactly(corpus):
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     for a, b in zip(ref[4:], batches(0, served=4), strict=True):
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+class DeleteAudio(pl.Callback):
+    """Deletes corpus files once training has started (after the corpus check of `rcb train`)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        for p in self.paths:
+            Path(p).unlink()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_corpus_file_deleted_during_training_is_one_clear_error(corpus, tmp_path, workers):
+    copy = tmp_path / "corpus"
+    shutil.copytree(corpus, copy)
+    c = load_corpus(copy)
+    cfg = train_cfg(c.root, tmp_path / "run", f"data.num_workers={workers}")
+    gone = DeleteAudio([i.path for i in c.select("train")])
+    with pytest.raises(RcbError) as e:
+        train(cfg, tmp_path / "run", callbacks=[gone], console=Console(quiet=True))
+    msg = str(e.value)
+    assert "Traceback" not in msg and "Caught" not in msg and "LibsndfileError" not in msg, msg
+    assert msg.startswith(f"{c.root}/audio/train/") and ".flac: corpus audio cannot be read any more" in msg
+    assert f"changed during training: run `rcb corpus verify corpus={c.root}`" in msg

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from robocall_bench.config import compose
+from robocall_bench.models import register_detector
 from robocall_bench.models.base import Detector
 
 HERE = Path(__file__).resolve().parent
@@ -56,6 +57,11 @@ class OtherDetector(TinyDetector):
     def __init__(self, channels: int = 4) -> None:
         super().__init__(channels)
         self.extra = nn.Linear(2, 2)
+
+
+# Model configs are built only from an allowlist (configs/model/*.yaml + registered classes).
+register_detector(TinyDetector)
+register_detector(OtherDetector)
 
 
 def tiny_corpus(corpora_root: Path, tmp_factory) -> Path:

@@ -4,6 +4,13 @@ Lightning writes through fsspec; its local "transaction" renames but never fsync
 loss or a kill at the wrong moment can still leave a truncated ``last.ckpt``. Here a checkpoint is
 serialised in memory, written to a temp file in the same folder, fsynced, and renamed over the old
 one (``os.replace`` is atomic on POSIX): at any instant ``last.ckpt`` is the old or the new file.
+
+A checkpoint is a file someone hands us: :func:`read_checkpoint` loads it with ``weights_only``
+(no pickled code) and refuses a model config whose ``_target_`` (at any depth) is not an allowed
+detector before anything is built (see ``models.check_model_config``).
+
+Lightning is imported only by :class:`AtomicCheckpointIO` (lazily): ``rcb score`` never needs it,
+and importing it costs ~300 MB of resident memory and seconds of start-up.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from ..errors import RcbError
 
@@ -46,13 +52,27 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
         pass
 
 
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning CheckpointIO plugin: local saves via :func:`atomic_torch_save`."""
+def _atomic_checkpoint_io() -> type:
+    from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
-        if storage_options is not None:
-            raise TypeError(f"{type(self).__name__} takes no storage_options")
-        atomic_torch_save(checkpoint, path)
+    class AtomicCheckpointIO(TorchCheckpointIO):
+        """Lightning CheckpointIO plugin: local saves via :func:`atomic_torch_save`."""
+
+        def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+            if storage_options is not None:
+                raise TypeError(f"{type(self).__name__} takes no storage_options")
+            atomic_torch_save(checkpoint, path)
+
+    AtomicCheckpointIO.__module__ = __name__
+    return AtomicCheckpointIO
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: ``from .checkpoint import AtomicCheckpointIO`` builds it lazily
+    if name == "AtomicCheckpointIO":
+        cls = _atomic_checkpoint_io()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -74,6 +94,12 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{p}: not a robocall-bench checkpoint (no 'rcb' metadata); only checkpoints written by "
             "`rcb train` can be scored"
         )
+    from ..models import check_model_config
+
+    meta = ck["rcb"]
+    if not isinstance(meta, dict):
+        raise RcbError(f"{p}: damaged robocall-bench checkpoint ('rcb' metadata is not a mapping)")
+    check_model_config(meta.get("model"), where=f"checkpoint {p}")
     return ck
 
 

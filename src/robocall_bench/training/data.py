@@ -3,6 +3,10 @@
 A training item is addressed by ``(row, seed)``: the batch sampler draws the seed from
 (run seed, data epoch, position), so the crop and augmentation of every sample are fixed by the
 seed alone, whatever the worker count, and a resumed run sees exactly the same samples.
+
+Training reads corpus files that were checked when the run started; one that is unreadable later
+(deleted or replaced while training runs) raises :class:`CorpusAudioError`, whose message stays
+the one clear line even when a DataLoader worker re-raises it in the main process.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from torch.utils.data import Dataset
 
 from ..corpus.protocol import read_protocol
 from ..errors import RcbError
+from .longaudio import LongAudio, LongFile
 from .preprocess import Preprocess, crop, first_seconds
 
 LABEL_IDS = {"human": 0, "robocall": 1}
@@ -101,11 +106,43 @@ def load_corpus(root: str | Path, check_files: bool = True) -> Corpus:
     return Corpus(d, items, manifest, sr)
 
 
+class CorpusAudioError(RcbError):
+    """A corpus file that was fine when training started cannot be used now.
+
+    A DataLoader worker re-raises an exception in the main process as ``type(e)(text)``, the text
+    being "Caught ... in DataLoader worker process N. Original Traceback ...: <message>"; the
+    constructor keeps only <message>, so ``rcb train`` prints one line, not a worker traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        tag = f"{type(self).__name__}: "
+        if message.startswith("Caught ") and "Original Traceback" in message and tag in message:
+            message = message[message.rindex(tag) + len(tag) :].strip()
+        super().__init__(message)
+
+
+def _corpus_root(path: str) -> str:
+    """The folder holding ``protocol.tsv`` above ``path`` (for the fix in a message), else its folder."""
+    for d in Path(path).parents:
+        if (d / "protocol.tsv").is_file():
+            return str(d)
+    return str(Path(path).parent)
+
+
 def read_mono(path: str, expected_sr: int | None = None) -> tuple[np.ndarray, int]:
-    """Read ``path`` as float32 mono (T,); RcbError when its rate is not ``expected_sr``."""
-    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    """Read corpus audio ``path`` as float32 mono (T,); CorpusAudioError when it is unreadable now
+    (deleted or replaced during the run) or its rate is not ``expected_sr``."""
+    try:
+        x, sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        why = str(e).replace("\n", " ")
+        raise CorpusAudioError(
+            f"{path}: corpus audio cannot be read any more ({why}). The corpus changed during training: "
+            f"run `rcb corpus verify corpus={_corpus_root(path)}` and rebuild it (rerun `rcb corpus` with the "
+            "same out=), then rerun the same `rcb train` command to resume from the last checkpoint."
+        ) from None
     if expected_sr and sr != expected_sr:
-        raise RcbError(
+        raise CorpusAudioError(
             f"{path}: sample rate {sr} Hz, but the corpus audio is {expected_sr} Hz. A corpus must have one "
             "rate (narrowband 8000 or wideband 16000): rebuild it or remove the stray file."
         )
@@ -148,30 +185,49 @@ class TrainDataset(Dataset):
 
 
 class EvalDataset(Dataset):
-    """Whole rows or their first ``window`` seconds: ``ds[i] -> (i, wave (T,) or None, error or None)``.
+    """Whole rows or their first ``window`` seconds: ``ds[i] -> (i, wave (T,) | LongFile | None, error
+    or None, seconds)``.
 
     Unreadable audio is returned as an error string, never raised, so one bad file does not stop
-    scoring. ``max_s`` caps very long inputs (memory), ``None`` = no cap.
+    scoring. ``max_s`` caps very long inputs, ``None`` = no cap. With ``long`` (on unless
+    ``long.max_s`` is None), audio longer than ``long.max_s`` is not read here: the item is a
+    :class:`LongFile` for windowed scoring (see longaudio.py), so no read exceeds ``long.max_s``
+    seconds (+1 frame, which tells a header that understates the length).
     """
 
     def __init__(
-        self, paths: list[str], pre: Preprocess, window: float | None = None, max_s: float | None = None
+        self,
+        paths: list[str],
+        pre: Preprocess,
+        window: float | None = None,
+        max_s: float | None = None,
+        long: LongAudio | None = None,
     ) -> None:
         self.paths, self.pre = paths, pre
         lim = [s for s in (window, max_s) if s is not None]
         self.limit = min(lim) if lim else None
+        self.long = long if long is not None and long.max_s is not None else None
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str | None, float]:
+    def __getitem__(self, i: int) -> tuple[int, np.ndarray | LongFile | None, str | None, float]:
         p = self.paths[i]
         try:
-            info = sf.info(p)
+            info = sf.info(p)  # the header only
             stop = None if self.limit is None else max(1, round(self.limit * info.samplerate))
+            if self.long is not None:
+                most = round(self.long.max_s * info.samplerate)  # type: ignore[operator]
+                if min(info.frames, stop or info.frames) > most:
+                    return i, LongFile(p, int(info.samplerate), stop), None, 0.0
+                if stop is None or stop > most:
+                    stop = most + 1
             x, sr = sf.read(p, dtype="float32", always_2d=True, stop=stop)
         except Exception as e:  # libsndfile raises several types for corrupt/unknown files
             return i, None, f"unreadable audio: {e}".replace("\n", " ").replace("\t", " "), 0.0
+        if self.long is not None and x.shape[0] > round(self.long.max_s * sr):  # type: ignore[operator]
+            limit = None if self.limit is None else max(1, round(self.limit * sr))
+            return i, LongFile(p, int(sr), limit), None, 0.0  # the header understated the length
         if x.shape[0] == 0:
             return i, None, "empty audio (0 samples)", 0.0
         if not np.all(np.isfinite(x)):

@@ -153,7 +153,7 @@ def fit(
     check_classes(train, "train")
     check_classes(dev, "dev")
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    model = build_model(plain(cfg.model))
+    model = build_model(plain(cfg.model), "this run's model config", trusted=True)  # the user's own config
     meta = make_meta(cfg, corpus, pre)
     d = cfg.data
     if not is_torch_model(model):

@@ -1,4 +1,9 @@
-"""What ``rcb score`` reads: one file, a folder of audio files, or a protocol (corpus) with its audio."""
+"""What ``rcb score`` reads: one file, a folder of audio files, or a protocol (corpus) with its audio.
+
+An input's id becomes the first column of a score file (``utt_id<TAB>score`` lines), so an id or
+path holding a TAB or a line break (``\\n``, ``\\r`` and the other breaks of ``str.splitlines``)
+would break the file: such inputs are refused up front, naming the file; rename it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from ..errors import RcbError
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
                   ".caf", ".w64", ".rf64", ".sph", ".nist", ".wv", ".mat", ".voc", ".sd2", ".ircam"}  # fmt: skip
 SHOW = 10
+# TAB and every character str.splitlines() breaks a line at: none may appear in a score-file id.
+BAD_ID_CHARS = frozenset("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 @dataclass
@@ -33,19 +40,42 @@ def _is_protocol(p: Path) -> bool:
 
 
 def find_inputs(path: str | os.PathLike, split: str | None = None, track: str | None = None) -> Inputs:
-    """Resolve ``input=``; RcbError for a missing path, an empty folder or protocol rows without audio."""
+    """Resolve ``input=``; RcbError for a missing path, an empty folder, protocol rows without audio,
+    or an id/path with a TAB or line break (see :func:`check_ids`)."""
     p = Path(path).expanduser()
     if not p.exists():
         raise RcbError(f"input {p} not found; pass input=FILE, input=FOLDER or input=CORPUS/protocol.tsv")
     if _is_protocol(p):
-        return from_protocol(p, split, track)
-    if p.is_file():
-        return Inputs([p.name], [str(p)], "file", p.parent)
-    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES
-                   and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
-    if not files:
-        raise RcbError(f"{p} holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES)[:8])}, ...)")
-    return Inputs([f.relative_to(p).as_posix() for f in files], [str(f) for f in files], "folder", p)
+        inp = from_protocol(p, split, track)
+    elif p.is_file():
+        inp = Inputs([p.name], [str(p)], "file", p.parent)
+    else:
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES
+                       and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
+        if not files:
+            raise RcbError(f"{p} holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES)[:8])}, ...)")
+        inp = Inputs([f.relative_to(p).as_posix() for f in files], [str(f) for f in files], "folder", p)
+    check_ids(inp)
+    return inp
+
+
+def check_ids(inp: Inputs) -> None:
+    """RcbError listing the inputs whose id or path holds a TAB or line break (they would split a line
+    of the score file or of ``<out>.errors.tsv``)."""
+    bad = [(i, q) for i, q in zip(inp.ids, inp.paths, strict=True) if BAD_ID_CHARS & set(i + q)]
+    if not bad:
+        return
+    shown = "\n  ".join(ascii(q) for _, q in bad[:SHOW])
+    more = f"\n  ... and {len(bad) - SHOW} more" if len(bad) > SHOW else ""
+    fix = (
+        "rename the file(s) (and fix the protocol's utt_id/path)"
+        if inp.kind == "protocol"
+        else "rename the file(s), e.g. replace the TAB or line break with _"
+    )
+    raise RcbError(
+        f"{len(bad)} input(s) of {inp.root} have a TAB or line break in the name, which would break the "
+        f"score file (one utt_id<TAB>score per line):\n  {shown}{more}\nNothing was scored: {fix}."
+    )
 
 
 def from_protocol(p: Path, split: str | None, track: str | None) -> Inputs:

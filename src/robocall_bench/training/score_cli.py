@@ -1,10 +1,18 @@
-"""``rcb score ckpt=RUN_DIR input=FILE|FOLDER|protocol.tsv out=scores.tsv [window=SECONDS] [...]``."""
+"""``rcb score ckpt=RUN_DIR input=FILE|FOLDER|protocol.tsv out=scores.tsv [window=SECONDS] [...]``.
+
+Score file: a header ``utt_id<TAB>score``, then one ``<id><TAB><score>`` line per readable input
+(ids: file name, path relative to the folder, or the protocol's utt_id; inputs whose id holds a TAB
+or line break are refused before scoring), score = repr of a float, higher = more likely robocall.
+Calls longer than ``long.max_s`` are scored in windows (see training/longaudio.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -13,6 +21,7 @@ from ..audio import atomic_write_text
 from ..config import load_config, print_help_if_asked
 from ..errors import RcbError
 from .inputs import find_inputs
+from .longaudio import LongAudio
 from .scoring import ScoreResult, load_scorer, score_paths
 
 _OUT = Console()
@@ -36,6 +45,24 @@ def errors_path(out: Path) -> Path:
     return out.with_name(out.name + ".errors.tsv")
 
 
+def check_outputs(out: Path) -> None:
+    """RcbError, before any work, when the score file or its ``.errors.tsv`` cannot be written."""
+    if out.is_dir():
+        raise RcbError(f"out={out} is a directory; pass out= a file path, e.g. out={out / 'scores.tsv'}")
+    if errors_path(out).is_dir():
+        raise RcbError(
+            f"out={out}: its errors file {errors_path(out)} would replace a directory; remove that directory "
+            "or pass another out="
+        )
+    parent = next((d for d in out.parents if d.exists()), None)  # the folder the file will be made in
+    if parent is not None and not parent.is_dir():
+        raise RcbError(f"out={out}: {parent} is a file, not a folder; pass out= a path in a folder")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise RcbError(
+            f"out={out}: folder {parent} is not writable; pass out= a path in a folder you can write"
+        )
+
+
 def score(
     ckpt: str,
     input: str,
@@ -50,15 +77,23 @@ def score(
     max_seconds: float | None = None,
     allow_rate_mismatch: bool = False,
     console: Console | None = None,
+    long: LongAudio | Mapping[str, Any] | None = None,
 ) -> ScoreRun:
-    """Score every input with the run/checkpoint ``ckpt``; unreadable inputs go to ``<out>.errors.tsv``."""
+    """Score every input with the run/checkpoint ``ckpt``; unreadable inputs go to ``<out>.errors.tsv``.
+
+    Arguments, ``out``, inputs and the checkpoint are all checked before any audio is read.
+    ``long``: windowed scoring of long calls (``LongAudio`` or its keys; None: the defaults).
+    """
     console = console or _OUT
     if window is not None and float(window) <= 0:
         raise RcbError(f"window={window}: give a positive number of seconds, or leave it out for whole files")
     if int(batch_size) < 1:
         raise RcbError(f"batch_size={batch_size}: must be >= 1")
-    scorer = load_scorer(ckpt, device, which)
+    long = long if isinstance(long, LongAudio) else LongAudio.from_dict(long)
+    out_p = Path(out).expanduser()
+    check_outputs(out_p)
     inp = find_inputs(input, split, track)
+    scorer = load_scorer(ckpt, device, which)
     trained = (scorer.meta.get("corpus") or {}).get("sample_rate")
     if (
         inp.kind == "protocol"
@@ -77,8 +112,7 @@ def score(
     with Progress(*cols, console=console, transient=True) as progress:
         task = progress.add_task("score", total=len(inp.paths))
         res = score_paths(scorer, inp.paths, None if window is None else float(window), int(batch_size),
-                          int(num_workers), max_seconds, lambda n: progress.advance(task, n))  # fmt: skip
-    out_p = Path(out).expanduser()
+                          int(num_workers), max_seconds, lambda n: progress.advance(task, n), long)  # fmt: skip
     ok = [k for k in range(len(inp.ids)) if k not in res.errors]
     lines = ["utt_id\tscore", *(f"{inp.ids[k]}\t{float(res.scores[k])!r}" for k in ok)]
     atomic_write_text(out_p, "\n".join(lines) + "\n")
@@ -91,20 +125,25 @@ def score(
         atomic_write_text(err_p, "\n".join(rows) + "\n")
     else:
         err_p.unlink(missing_ok=True)  # a stale list from an earlier run would mislead
-    report(
-        console, scorer.path, inp.kind, out_p, err_p if res.errors else None, len(ok), res, window, inp.ids
-    )
+    report(console, scorer.path, inp.kind, out_p, err_p if res.errors else None, len(ok), res, window, inp.ids,
+           long)  # fmt: skip
     if not ok:
         raise RcbError(f"none of the {len(inp.ids)} input(s) could be read; see {err_p}")
     return ScoreRun(out_p, err_p if res.errors else None, len(ok), len(res.errors), res)
 
 
 def report(console: Console, ckpt: Path, kind: str, out: Path, err: Path | None, n_ok: int, res: ScoreResult,
-           window: float | None, ids: list[str]) -> None:  # fmt: skip
+           window: float | None, ids: list[str], long: LongAudio | None = None) -> None:  # fmt: skip
     """Console summary: counts, unreadable files, throughput and real-time factor."""
     wall = max(res.wall_s, 1e-9)
     w = f", first {float(window):g} s" if window is not None else ""
     console.print(f"scored {n_ok} {kind} input(s){w} with {ckpt} -> {out}", highlight=False)
+    if res.n_long and long is not None:
+        console.print(
+            f"{res.n_long} input(s) longer than {long.max_s:g} s scored in {long.window_s:g} s windows every "
+            f"{long.hop_s:g} s; file score = {long.combine} of the window scores",
+            highlight=False,
+        )
     console.print(
         f"throughput {n_ok / wall:.1f} files/s, {res.audio_s / wall:.1f} s of audio per s; "
         f"real-time factor {res.rtf:.4f} ({res.audio_s:.1f} s of audio in {res.wall_s:.2f} s)",
@@ -127,5 +166,5 @@ def main(argv: Sequence[str]) -> int:
     opt = lambda v: None if v in (None, "", "null") else v  # noqa: E731
     score(str(c.ckpt), str(c.input), str(c.out), opt(c.window), int(c.batch_size), int(c.num_workers),
           str(c.device), str(c.which), opt(c.split), opt(c.track), opt(c.max_seconds),
-          bool(c.allow_rate_mismatch))  # fmt: skip
+          bool(c.allow_rate_mismatch), long=LongAudio.from_dict(c.get("long")))  # fmt: skip
     return 0

@@ -1,4 +1,8 @@
-"""Loading a trained detector (torch or lfcc_gmm) from a run directory or checkpoint, and batch scoring."""
+"""Loading a trained detector (torch or lfcc_gmm) from a run directory or checkpoint, and batch scoring.
+
+Files longer than ``LongAudio.max_s`` (60 s by default) are scored in windows with a fixed memory
+bound; see longaudio.py for how window scores become the file score.
+"""
 
 from __future__ import annotations
 
@@ -18,27 +22,52 @@ from torch.utils.data import DataLoader
 from ..errors import RcbError
 from .checkpoint import check_same_model, model_name, read_checkpoint
 from .data import EvalDataset, collate_eval, pad_batch
+from .longaudio import LongAudio, LongFile, score_long
 from .preprocess import Preprocess
 
 # Descriptive model-config keys that are not constructor arguments.
 META_KEYS = ("name", "description")
-# A scoring batch holds at most this many seconds of padded audio (bounds memory for long files).
+# A scoring batch of whole files holds at most this many seconds of padded audio.
 MAX_BATCH_SECONDS = 320.0
+# Suffix of the embedded file of a fitted model (it names a temp file: no path parts).
+_SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.")
 
 
-def build_model(model_cfg: dict[str, Any]) -> Any:
-    """Instantiate a detector from its (plain-dict) ``model/`` config via ``models.build_model``."""
-    from ..models import PretrainedUnavailableError
+def build_model(model_cfg: dict[str, Any], where: str = "model config", trusted: bool = False) -> Any:
+    """Build a detector from its (plain-dict) ``model/`` config via ``models.build_model``.
+
+    The config's targets must be allowed (configs/model/*.yaml or registered), else RcbError naming
+    ``where``. ``trusted=True`` is for the user's own composed training config only (command line +
+    configs/): its targets are registered for this process first, so the run's own checkpoints load.
+    Never pass ``trusted=True`` for a config read from a file (checkpoint, run directory).
+    """
+    from ..models import PretrainedUnavailableError, check_model_config, register_detector
     from ..models import build_model as registry_build
 
     args = {k: v for k, v in dict(model_cfg).items() if k not in META_KEYS}
     what = model_name(model_cfg)
+    if trusted:
+        _register_targets(args, register_detector)
+    check_model_config(args, where)  # RcbError before anything is imported
     try:
         return registry_build(args)
     except PretrainedUnavailableError as e:
         raise RcbError(f"model {what!r}: {e}") from e
+    except RcbError:
+        raise
     except Exception as e:  # a bad config: name the model and the cause
-        raise RcbError(f"cannot build model {what!r}: {e}") from e
+        raise RcbError(f"cannot build model {what!r} ({where}): {e}") from e
+
+
+def _register_targets(node: Any, register: Callable[..., None], top: bool = True) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("_target_"), str):
+            register(node["_target_"], nested=not top)
+        for v in node.values():
+            _register_targets(v, register, False)
+    elif isinstance(node, list | tuple):
+        for v in node:
+            _register_targets(v, register, False)
 
 
 def is_torch_model(obj: Any) -> bool:
@@ -131,7 +160,7 @@ def load_scorer(path: str | os.PathLike, device: str = "auto", which: str = "bes
     ck_model = dict(meta.get("model") or {})
     if run_cfg is not None and isinstance(run_cfg.get("model"), dict):
         check_same_model(ckpt_path, ck_model, run_cfg["model"], f"{Path(path)}/config.yaml")
-    model = build_model(ck_model)
+    model = build_model(ck_model, f"checkpoint {ckpt_path}")
     pre = Preprocess.from_dict(meta.get("preprocess"))
     dev = pick_device(device)
     kind = meta.get("kind", "torch")
@@ -159,6 +188,8 @@ def load_fitted(model: Any, ck: dict[str, Any], ckpt_path: Path) -> Any:
     blob, suffix = ck.get("blob"), ck.get("suffix", ".bin")
     if not isinstance(blob, bytes | bytearray) or not hasattr(model, "load"):
         raise RcbError(f"{ckpt_path}: fitted-model checkpoint without model bytes, or a model without load()")
+    if not isinstance(suffix, str) or len(suffix) > 16 or not set(suffix) <= _SUFFIX_CHARS:
+        raise RcbError(f"{ckpt_path}: damaged fitted-model checkpoint (file suffix {str(suffix)[:40]!r})")
     with tempfile.TemporaryDirectory() as td:
         f = Path(td) / f"model{suffix}"
         f.write_bytes(bytes(blob))
@@ -168,12 +199,14 @@ def load_fitted(model: Any, ck: dict[str, Any], ckpt_path: Path) -> Any:
 
 @dataclass
 class ScoreResult:
-    """``scores`` (n,) (NaN where unreadable), ``errors`` index -> message, audio seconds and wall time."""
+    """``scores`` (n,) (NaN where unreadable), ``errors`` index -> message, audio seconds and wall time;
+    ``n_long``: files scored in windows."""
 
     scores: np.ndarray
     errors: dict[int, str]
     audio_s: float
     wall_s: float
+    n_long: int = 0
 
     @property
     def rtf(self) -> float:
@@ -189,19 +222,33 @@ def score_paths(
     num_workers: int = 0,
     max_s: float | None = None,
     progress: Callable[[int], None] | None = None,
+    long: LongAudio | None = None,
 ) -> ScoreResult:
-    """Score audio files (any rate/channels); unreadable files become entries of ``errors``."""
-    ds = EvalDataset(list(paths), scorer.pre, window, max_s)
+    """Score audio files (any rate/channels); unreadable files become entries of ``errors``.
+
+    ``long``: windowed scoring of files longer than ``long.max_s`` (default ``LongAudio()``: 60 s);
+    ``LongAudio(max_s=None)`` reads every file whole, as before windows existed (memory grows with it).
+    """
+    long = LongAudio() if long is None else long
+    ds = EvalDataset(list(paths), scorer.pre, window, max_s, long)
     chunk = max(1, batch_size) * 4  # read a few batches, then sort them by length to limit padding
     dl = DataLoader(ds, batch_size=chunk, num_workers=num_workers, collate_fn=collate_eval, shuffle=False)
     scores = np.full(len(ds), np.nan)
     errors: dict[int, str] = {}
-    audio_s, t0 = 0.0, time.perf_counter()
+    audio_s, n_long, t0 = 0.0, 0, time.perf_counter()
     for items in dl:
-        ok = [(i, w) for i, w, err, _ in items if err is None]
-        for i, _, err, _ in items:
+        ok = [(i, w) for i, w, err, _ in items if err is None and not isinstance(w, LongFile)]
+        for i, w, err, _ in items:
             if err is not None:
                 errors[i] = err
+            elif isinstance(w, LongFile):  # streamed here, window by window, never loaded whole
+                s, err, sec = score_long(w, long, scorer.pre, scorer.score_padded, batch_size)
+                n_long += 1
+                audio_s += sec
+                if err is not None:
+                    errors[i] = err
+                else:
+                    scores[i] = s
         audio_s += sum(sec for *_, sec in items)
         if ok:
             idx, waves = zip(*ok, strict=True)
@@ -212,4 +259,4 @@ def score_paths(
             scores[np.asarray(idx)[~bad]] = s[~bad]
         if progress is not None:
             progress(len(items))
-    return ScoreResult(scores, errors, audio_s, time.perf_counter() - t0)
+    return ScoreResult(scores, errors, audio_s, time.perf_counter() - t0, n_long)

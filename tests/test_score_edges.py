@@ -1,0 +1,82 @@
+"""``rcb score`` edge cases that must fail fast with one clear message: ids that would break the score
+file (TAB, line breaks) and outputs that cannot be written, both refused before any scoring."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from robocall_bench import cli
+from robocall_bench.errors import RcbError
+from robocall_bench.training.score_cli import errors_path, score
+from score_support import tiny_checkpoint, voice
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> Path:
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.ckpt")
+
+
+@pytest.fixture
+def calls(tmp_path) -> Path:
+    d = tmp_path / "calls"
+    d.mkdir()
+    sf.write(d / "fine.wav", voice(SR, 2.0), SR)
+    return d
+
+
+@pytest.mark.parametrize("bad", ["tab\there.wav", "line\nbreak.wav", "cr\rhere.flac", "nel\x85.wav"])
+def test_a_name_that_would_break_the_score_file_is_refused_before_scoring(ckpt, calls, tmp_path, bad):
+    sf.write(calls / bad, voice(SR, 2.0, 1), SR)
+    out = tmp_path / "s.tsv"
+    with pytest.raises(RcbError) as e:
+        score(str(ckpt), str(calls), str(out))
+    msg = str(e.value)
+    assert ascii(str(calls / bad)) in msg and "TAB or line break" in msg and "rename" in msg
+    assert not out.exists() and not errors_path(out).exists()
+    # before the checkpoint is even loaded, i.e. before any work
+    with pytest.raises(RcbError, match="TAB or line break"):
+        score(str(tmp_path / "no-such-run"), str(calls), str(out))
+    with pytest.raises(RcbError, match="TAB or line break"):  # a single file input too
+        score(str(ckpt), str(calls / bad), str(out))
+
+
+def test_cli_names_the_file_and_the_fix(ckpt, calls, tmp_path, capsys):
+    sf.write(calls / "a\tb.wav", voice(SR, 2.0, 1), SR)
+    assert cli.main(["score", f"ckpt={ckpt}", f"input={calls}", f"out={tmp_path / 's.tsv'}"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "a\\tb.wav" in err and "rename" in err
+
+
+def test_out_that_is_a_directory_is_refused_before_any_work(ckpt, calls, tmp_path):
+    (tmp_path / "scores").mkdir()
+    for ck in (ckpt, tmp_path / "no-such-run"):  # the output is checked first
+        with pytest.raises(RcbError, match=r"out=.*scores is a directory; pass out= a file path"):
+            score(str(ck), str(calls), str(tmp_path / "scores"))
+    out = tmp_path / "s.tsv"
+    errors_path(out).mkdir()
+    with pytest.raises(RcbError, match=r"errors file .*s\.tsv\.errors\.tsv would replace a directory"):
+        score(str(ckpt), str(calls), str(out))
+    assert not out.exists()
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(RcbError, match="is a file, not a folder"):
+        score(str(ckpt), str(calls), str(tmp_path / "a-file" / "s.tsv"))
+    # a folder that does not exist yet is made, as before
+    assert score(str(ckpt), str(calls), str(tmp_path / "new" / "dir" / "s.tsv")).n_scored == 1
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")
+def test_out_in_a_read_only_folder_is_refused(ckpt, calls, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(RcbError, match="is not writable"):
+            score(str(ckpt), str(calls), str(ro / "s.tsv"))
+    finally:
+        ro.chmod(0o700)
