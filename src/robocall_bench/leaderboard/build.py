@@ -172,6 +172,7 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
             "human_cluster": cfg.human_cluster,
             "robocall_cluster": cfg.robocall_cluster,
         },
+        "tracks": track_order({t for c in corpora for t in c["tracks"]}),  # of any corpus; each has its own
         "corpora": corpora,
         "entries": entries,
     }
