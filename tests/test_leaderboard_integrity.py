@@ -4,8 +4,10 @@ injection, copied and oracle entries. Every test here failed before the fix."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import html
+import io
 import json
 import re
 import shutil
@@ -309,8 +311,9 @@ def test_html_text_is_literal(text: str) -> None:
 def test_readme_row_cannot_be_forged(lb: Path) -> None:
     """A CR in `model` used to split the README row so that a contributor could forge a full row."""
     forged = "| 1 | `forged` | Forged model | 0.00 | 0.0000 | 0 | 0 | 0 | 1 | 0 | - | - | - |"
+    model = f"=Pitch\r{forged}\r<img src=x onerror=alert(1)>"
     edit_yaml(lb / "entries" / "pitch-variance", lambda d: d.update(
-        model=f"Pitch\r{forged}\r", description="x\r| y |",
+        model=model, description="x\r| y |",
         compute="[click](http://evil.example) ![i](http://evil.example/i.png) <script>x</script>"))  # fmt: skip
     out = render_all(cfg(lb))
     page = MarkdownIt("commonmark").enable("table").render(out["README.md"].decode())
@@ -319,10 +322,13 @@ def test_readme_row_cannot_be_forged(lb: Path) -> None:
     assert "<a " not in page.replace('<a href="../CONTRIBUTING.md">', "") and "<img" not in page
     assert "<script" not in page
     html_page = out["site/index.html"].decode()
-    assert "<script>x</script>" not in html_page and "\r" not in html_page
+    assert "<script>x</script>" not in html_page and "<img" not in html_page and "\r" not in html_page
     payload = re.search(r'id="lb-data">(.*?)</script>', html_page, re.S).group(1)
-    model = json.loads(payload)["entries"][0]["model"]  # JSON in <script> keeps the text exact
-    assert model in (f"Pitch\r{forged}", f"Pitch\r{forged}\r".strip())
+    entry = next(e for e in json.loads(payload)["entries"] if e["entry_id"] == "pitch-variance")
+    assert entry["model"] == model  # JSON in <script> keeps the text exact; the page shows it as text
+    rows = csv.DictReader(io.StringIO(out["leaderboard.csv"].decode()))
+    cells = {r["model"] for r in rows if r["entry_id"] == "pitch-variance"}
+    assert cells == {"'" + plain(model)}  # one line, and no spreadsheet formula
 
 
 # --- item 6: copies and oracles ------------------------------------------------------------------
