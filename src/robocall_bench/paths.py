@@ -7,12 +7,15 @@ in the working directory (the repository root; a folder or a link, ignored by gi
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 from pathlib import Path
 
 from .errors import SourceMissingError
 
 ENV_VAR = "RCB_CORPORA"
 DEFAULT_DIR = "corpora"  # relative to the working directory
+MIRROR_ENV = "RCB_MIRROR"  # base URL replacing https://raw.githubusercontent.com for `rcb corpus download`
 
 
 def configured_root(value: str | os.PathLike | None = None) -> str | None:
@@ -50,3 +53,17 @@ def require(path: Path, what: str, how: str) -> Path:
     if not path.exists():
         raise SourceMissingError(f"Missing {what}: {path} does not exist. {how}")
     return path
+
+
+def temp_dir_beside(target: Path) -> Path:
+    """A new empty hidden folder ``.<name>.tmp<random>`` next to ``target``, to fill and rename onto it.
+
+    Made with the umask's permissions (unlike ``tempfile.mkdtemp``'s 0700), so the renamed folder
+    reads like any other. Leftovers of a killed run are removed first.
+    """
+    for stale in target.parent.glob(f".{target.name}.tmp*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = target.parent / f".{target.name}.tmp{secrets.token_hex(4)}"
+    tmp.mkdir()
+    return tmp
