@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
 from ..errors import SourceMissingError
+from ..sources.text import read_text
 from .base import Script
 
 SUBDIR = "robocall-transcripts"
@@ -15,9 +17,12 @@ _WS = re.compile(r"\s+")
 
 
 def load_ftc(
-    root: Path, subdir: str = SUBDIR, min_chars: int = 20
+    root: Path, subdir: str = SUBDIR, min_chars: int = 20, encoding: str = "utf-8"
 ) -> tuple[list[Script], list[tuple[str, str]]]:
     """Read the transcripts; returns (scripts with family = own id, skipped (row, reason)).
+
+    The CSV is decoded strictly with ``encoding`` (``scripts.ftc.encoding``); an undecodable
+    byte is an RcbError naming file and line.
 
     Families are assigned later by :func:`robocall_bench.scripts.families.assign_families`.
     """
@@ -29,7 +34,8 @@ def load_ftc(
         )
     scripts: list[Script] = []
     skipped: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8", newline="") as f:
+    fix = "declare it with `scripts.ftc.encoding={enc}` (configs/corpus.yaml)"
+    with io.StringIO(read_text(path, encoding, fix), newline="") as f:
         for i, row in enumerate(csv.DictReader(f)):
             text = _WS.sub(" ", row.get("transcript") or "").strip()
             lang = (row.get("language") or "").strip()

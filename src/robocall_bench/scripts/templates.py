@@ -20,6 +20,7 @@ import yaml
 from robocall_bench.errors import RcbError
 from robocall_bench.scripts.base import Script
 from robocall_bench.seeding import rng_for
+from robocall_bench.sources.text import decode_text
 
 __all__ = ["DOMAINS", "LANGUAGES", "generate_templates", "split_sentences", "template_texts"]
 
@@ -57,7 +58,8 @@ def _load(language: str) -> dict[str, Any]:
     """Parse and validate ``template_data/{language}.yaml``."""
     _check_language(language)
     name = f"template_data/{language}.yaml"
-    data = yaml.safe_load(resources.files("robocall_bench.scripts").joinpath(name).read_text("utf-8"))
+    raw = resources.files("robocall_bench.scripts").joinpath(name).read_bytes()
+    data = yaml.safe_load(decode_text(raw, f"robocall_bench/scripts/{name}"))
     shared = data.get("slots") or {}
     domains = data.get("domains") or {}
     if set(domains) != set(DOMAINS):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from ..errors import SourceMissingError
@@ -28,7 +29,7 @@ class AishellSource(HumanSource):
         items: list[SourceItem] = []
         skipped: list[Skipped] = []
         seen: set[str] = set()
-        with tsv.open(encoding="utf-8", newline="") as f:
+        with io.StringIO(self.read_text(tsv), newline="") as f:
             for row in csv.DictReader(f, delimiter="\t"):
                 uid, spk, text = row.get("utt_id"), row.get("speaker"), (row.get("text") or "").strip()
                 if not uid or not spk:

@@ -12,6 +12,7 @@ import soundfile as sf
 from ..audio import CLIP_FRACTION, MIN_SECONDS, check_audio, clipping_rate, read_audio, resample
 from ..corpus.segment import trim_silence
 from ..errors import BadAudioError, SourceMissingError
+from .text import check_encoding, read_text
 
 # Below this rate a file cannot feed an 8 kHz telephone channel without inventing bandwidth.
 MIN_RATE = 8000
@@ -50,15 +51,33 @@ class HumanSource(ABC):
     """A scanner for one corpus layout under the corpora root.
 
     ``name`` prefixes item and speaker ids; ``subdir`` is the folder under the corpora root;
-    ``license`` and ``url`` go to the dataset card.
+    ``license`` and ``url`` go to the dataset card; ``encoding`` is that of the source's text files
+    (transcripts, speaker lists, tables), decoded strictly; ``config_file`` names the YAML file
+    that declares it, for messages.
     """
 
-    def __init__(self, name: str, subdir: str, language: str, license: str = "", url: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        subdir: str,
+        language: str,
+        license: str = "",
+        url: str = "",
+        encoding: str = "utf-8",
+        config_file: str = "",
+    ) -> None:
         self.name = name
         self.subdir = subdir
         self.language = language
         self.license = license
         self.url = url
+        self.config_file = config_file or f"configs/source/{name}.yaml"
+        self.encoding = check_encoding(encoding, self.config_file)
+
+    def read_text(self, path: Path) -> str:
+        """A text file of this source, decoded strictly with its ``encoding`` (RcbError names file and line)."""
+        fix = "declare it with `encoding: {enc}` in " + self.config_file
+        return read_text(path, self.encoding, fix)
 
     def folder(self, root: Path) -> Path:
         """The source folder under ``root``; raises SourceMissingError with the fix if absent."""

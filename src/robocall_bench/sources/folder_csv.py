@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from ..errors import RcbError, SourceMissingError
@@ -25,7 +26,7 @@ class FolderCsvSource(HumanSource):
             )
         items: list[SourceItem] = []
         skipped: list[Skipped] = []
-        with table.open(encoding="utf-8", newline="") as f:
+        with io.StringIO(self.read_text(table), newline="") as f:
             reader = csv.DictReader(f)
             missing = {"path", "speaker"} - set(reader.fieldnames or [])
             if missing:

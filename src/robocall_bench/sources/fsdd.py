@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -35,7 +36,7 @@ class FsddSource(HumanSource):
         folder = self.folder(root)
         genders: dict[str, str] = {}
         if (folder / "speakers.csv").is_file():
-            with (folder / "speakers.csv").open(encoding="utf-8", newline="") as f:
+            with io.StringIO(self.read_text(folder / "speakers.csv"), newline="") as f:
                 genders = {r["speaker"]: r.get("gender", "") for r in csv.DictReader(f)}
         clips: dict[str, list[tuple[Path, int, float]]] = defaultdict(list)
         skipped: list[Skipped] = []

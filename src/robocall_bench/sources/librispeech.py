@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from .base import HumanSource, Skipped, SourceItem
+from .text import read_text
 
 _UTT = re.compile(r"^(\d+)-(\d+)-(\d+)$")
 
 
-def read_speakers(folder: Path) -> dict[str, str]:
-    """speaker id -> gender ("F"/"M") from every SPEAKERS.TXT under ``folder``."""
+def read_speakers(folder: Path, read: Callable[[Path], str] = read_text) -> dict[str, str]:
+    """speaker id -> gender ("F"/"M") from every SPEAKERS.TXT under ``folder`` (``read`` decodes a file)."""
     out: dict[str, str] = {}
     for f in sorted(folder.rglob("SPEAKERS.TXT")):
-        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in read(f).splitlines():
             if line.startswith(";") or "|" not in line:
                 continue
             cols = [c.strip() for c in line.split("|")]
@@ -23,11 +25,11 @@ def read_speakers(folder: Path) -> dict[str, str]:
     return out
 
 
-def read_transcripts(folder: Path) -> dict[str, str]:
-    """utterance id -> transcript from every ``*.trans.txt`` under ``folder`` (when present)."""
+def read_transcripts(folder: Path, read: Callable[[Path], str] = read_text) -> dict[str, str]:
+    """utterance id -> transcript from every ``*.trans.txt`` under ``folder`` (``read`` decodes a file)."""
     out: dict[str, str] = {}
     for f in sorted(folder.rglob("*.trans.txt")):
-        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in read(f).splitlines():
             uid, _, text = line.strip().partition(" ")
             if uid and text:
                 out[uid] = text.strip().lower().capitalize()
@@ -43,8 +45,8 @@ class LibriSpeechSource(HumanSource):
 
     def scan(self, root: Path, seed: int) -> tuple[list[SourceItem], list[Skipped]]:
         folder = self.folder(root)
-        genders = read_speakers(folder)
-        texts = read_transcripts(folder)
+        genders = read_speakers(folder, self.read_text)
+        texts = read_transcripts(folder, self.read_text)
         items: list[SourceItem] = []
         skipped: list[Skipped] = []
         files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in self.extensions)
