@@ -155,3 +155,48 @@ def test_cli_builds_and_errors(corpora_root, tmp_path):
     assert r.returncode == 2
     r = subprocess.run([sys.executable, "-m", "robocall_bench.cli", "--help"], capture_output=True, text=True)
     assert "corpus" in r.stdout
+
+
+def _verify_text(corpus: Path) -> tuple[bool, str]:
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    ok = verify(corpus, console=Console(file=buf, width=400))
+    return ok, buf.getvalue()
+
+
+def test_verify_fails_on_extra_audio_file(tiny, tmp_path):
+    import shutil
+
+    out = tmp_path / "extra"
+    shutil.copytree(tiny, out)
+    row = read_protocol(out)[0]
+    stray = out / "audio" / row["split"] / "stray.flac"
+    shutil.copy(out / row["path"], stray)  # a valid FLAC that no protocol row names
+    ok, text = _verify_text(out)
+    assert not ok and f"audio/{row['split']}/stray.flac: extra file" in text and "Delete the 1 extra" in text
+    stray.unlink()
+    assert _verify_text(out)[0]
+    m = json.loads((out / "manifest.json").read_text())
+    m["files"]["../outside.flac"] = "0" * 64  # a manifest naming a file outside the corpus
+    (out / "manifest.json").write_text(json.dumps(m))
+    ok, text = _verify_text(out)
+    assert not ok and "../outside.flac: path outside the corpus folder" in text
+
+
+def test_rebuild_rerenders_a_corrupt_flac_verify_flagged(corpora_root, tiny, tmp_path):
+    import shutil
+
+    out = tmp_path / "corrupt"
+    shutil.copytree(tiny, out)
+    victim = out / read_protocol(out)[3]["path"]
+    good = victim.read_bytes()
+    victim.write_bytes(good[:200] + bytes(len(good) - 200))  # same size, zeroed audio frames
+    ok, text = _verify_text(out)
+    assert not ok and "sha256 mismatch" in text and "rendered again" in text
+    _, t = build(_cfg(corpora_root, out))
+    assert 0 < t["audio_s"] < 10  # only the damaged pair was rendered again
+    assert victim.read_bytes() == good
+    assert _verify_text(out)[0]

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import RcbError
 
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.main(rest) or 0)
     except RcbError as e:
-        _ERR.print(f"[red]error:[/] {e}", markup=True, highlight=False)
+        _ERR.print(f"[red]error:[/] {escape(str(e))}", markup=True, highlight=False)
         return 2
     except KeyboardInterrupt:
         _ERR.print("interrupted; finished files are kept, rerun the same command to resume")

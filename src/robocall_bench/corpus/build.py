@@ -22,9 +22,18 @@ from ..audio import atomic_write_text
 from ..console import make_console
 from ..errors import RcbError
 from .assemble import assemble
+from .options import bool_option, out_dir_option, seed_option, workers_option
 from .plan import UttPlan
 from .prepare import Prepared, prepare
-from .render import RenderContext, _init_worker, _work, is_done, make_pairs, render_pair
+from .render import (
+    RenderContext,
+    _init_worker,
+    _work,
+    make_pairs,
+    remove_stale_temp_files,
+    render_pair,
+    render_state,
+)
 
 console = make_console()
 
@@ -40,6 +49,18 @@ def parse_shard(shard: str | None) -> tuple[int, int] | None:
     if not 0 <= i < n:
         raise RcbError(f"shard={shard!r}: need 0 <= i < n")
     return i, n
+
+
+def check_config(cfg: DictConfig) -> tuple[Path, tuple[int, int] | None]:
+    """Check the values a user types (seed, num_workers, out, shard, audit) before any work.
+
+    Returns (resolved output folder, shard). Raises RcbError naming the key and the fix.
+    """
+    seed_option(cfg.seed)
+    workers_option(cfg.num_workers)
+    bool_option(cfg.audit, "audit")
+    shard = parse_shard(cfg.shard)
+    return out_dir_option(cfg.out).resolve(), shard
 
 
 def render_all(
@@ -82,16 +103,27 @@ def build(cfg: DictConfig) -> tuple[dict | None, dict[str, float]]:
 
     Returns (manifest, or None for a shard run; summed stage seconds incl. ``audio_s``, ``wall``).
     """
-    out = Path(cfg.out).expanduser().resolve()
-    shard = parse_shard(cfg.shard)
+    out, shard = check_config(cfg)
     t0 = time.perf_counter()
     prep = prepare(cfg)
     t_prep = time.perf_counter() - t0
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RcbError(f"out={out}: cannot create the folder ({e.strerror}); pick another out=") from None
+    if shard is None:
+        remove_stale_temp_files(out)
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     pairs = make_pairs(prep.plan)
     todo = pairs if shard is None else [p for k, p in enumerate(pairs) if k % shard[1] == shard[0]]
-    pending = [p for p in todo if not (is_done(out, p[0]) and is_done(out, p[1]))]
+    states = [(render_state(out, h), render_state(out, r)) for h, r in todo]
+    pending = [p for p, st in zip(todo, states, strict=True) if st != ("done", "done")]
+    damaged = sum(st.count("mismatch") for st in states)
+    if damaged:
+        console.print(
+            f"{damaged} rendered file(s) do not match the sha256 in their sidecar (corrupt or replaced): "
+            "rendering their pairs again"
+        )
     console.print(
         f"[bold]{cfg.name} {cfg.version}[/] preset={cfg.preset_name} seed={cfg.seed}: {len(prep.plan)} utterances "
         f"planned, {len(todo) - len(pending)} of {len(todo)} pairs already rendered, {len(pending)} to render with {cfg.num_workers} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,38 @@ class Prepared:
     skipped: list[Skipped] = field(default_factory=list)
 
 
+# A config name is a file stem in its group folder: no path separators, no "..".
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+
+
+def _targets(node: object) -> set[str]:
+    """Every ``_target_`` value anywhere in a (nested) config node."""
+    if isinstance(node, dict):
+        own = {str(node["_target_"])} if "_target_" in node else set()
+        return own.union(*(_targets(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_targets(v) for v in node))
+    return set()
+
+
+def _check_channel_targets(channel: DictConfig) -> None:
+    """config.yaml of a shard folder (``rcb corpus merge``) is a file someone handed us: its channel
+    may only instantiate classes that a channel config of this checkout names."""
+    allowed: set[str] = set()
+    for p in (config_dir() / "channel").glob("*.yaml"):
+        allowed |= _targets(OmegaConf.to_container(OmegaConf.load(p)))
+    bad = _targets(OmegaConf.to_container(channel)) - allowed
+    if bad or "_target_" not in channel:
+        raise RcbError(
+            f"channel config names class(es) {sorted(bad) or ['(none)']} that no configs/channel/*.yaml names; "
+            "use channel=narrowband or channel=wideband"
+        )
+
+
 def _group_cfg(group: str, name: str) -> DictConfig:
     """Load ``configs/<group>/<name>.yaml`` (plus any ``extra_config_dirs``), erroring with the choices."""
     path = config_dir() / group / f"{name}.yaml"
-    if not path.is_file():
+    if not _NAME.fullmatch(str(name)) or not path.is_file():
         have = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
         raise RcbError(f"unknown {group} {name!r}: no {path}. Choose from {have} or add a YAML file there.")
     return OmegaConf.load(path)
@@ -76,7 +105,7 @@ def load_scripts(cfg: DictConfig, root: Path) -> tuple[list[Script], list[Skippe
     skipped: list[Skipped] = []
     sc = cfg.scripts
     if sc.ftc.enabled:
-        ftc, bad = load_ftc(root, sc.ftc.subdir)
+        ftc, bad = load_ftc(root, sc.ftc.subdir, encoding=str(sc.ftc.get("encoding") or "utf-8"))
         scripts += assign_families(ftc, "ftc", float(sc.ftc.family_threshold))
         skipped += [Skipped(w, r) for w, r in bad]
     for lang in sc.templates.languages:
@@ -115,7 +144,7 @@ def prepare(cfg: DictConfig) -> Prepared:
     pcfg = plan_config(cfg)
     sources, items, skipped = {}, [], []
     for name in cfg.sources:
-        src = instantiate(_group_cfg("source", name))
+        src = instantiate(_group_cfg("source", name), config_file=f"configs/source/{name}.yaml")
         its, sk = src.scan(root, int(cfg.seed))
         if not its:
             raise RcbError(f"source {name!r} under {root} has no usable audio ({len(sk)} skipped)")
@@ -129,6 +158,7 @@ def prepare(cfg: DictConfig) -> Prepared:
     skipped += sk
     engines = load_engines(cfg)
     noise_dir = root / cfg.noise_subdir if cfg.noise_subdir and (root / cfg.noise_subdir).is_dir() else None
+    _check_channel_targets(cfg.channel)
     channel = instantiate(cfg.channel, noise_dir=str(noise_dir) if noise_dir else None)
     # Codec weights come from the channel config; codecs this machine lacks (e.g. AMR-NB) drop out.
     available = set(channel.codec_names())

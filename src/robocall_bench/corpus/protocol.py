@@ -37,12 +37,17 @@ def read_protocol(path: str | Path) -> list[dict[str, str]]:
         raise RcbError(
             f"{path} not found; build a corpus with `rcb corpus out=DIR` or pass the right corpus="
         )
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        missing = {"utt_id", "label", "split"} - set(reader.fieldnames or [])
-        if missing:
-            raise RcbError(f"{path}: header lacks {sorted(missing)}; is this a robocall-bench protocol.tsv?")
-        rows = list(reader)
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            missing = {"utt_id", "label", "split"} - set(reader.fieldnames or [])
+            if missing:
+                raise RcbError(
+                    f"{path}: header lacks {sorted(missing)}; is this a robocall-bench protocol.tsv?"
+                )
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise RcbError(f"{path}: not a UTF-8 protocol table ({e}); rebuild it with `rcb corpus`") from None
     bad = [r["utt_id"] for r in rows if r["label"] not in LABELS]
     if bad:
         raise RcbError(f"{path}: {len(bad)} rows have a label other than human/robocall, e.g. {bad[:3]}")

@@ -2,7 +2,7 @@
 
 Each utterance is a pure function of its plan entry and seed, so rendering order, worker count
 and sharding never change a byte. Finished utterances (FLAC + sidecar JSON, both written by
-rename) are skipped on rerun.
+rename, the FLAC's sha256 matching the sidecar) are skipped on rerun.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..errors import BadAudioError, RcbError
 from ..seeding import rng_for
 from ..sources.base import load_item
 from .plan import UttPlan
+from .protocol import sha256_file
 from .segment import cut_at_pause, pad_silence, trim_silence
 
 
@@ -40,10 +41,49 @@ def meta_path(out: Path, u: UttPlan) -> Path:
     return out / "meta" / u.split / f"{u.utt_id}.json"
 
 
-def is_done(out: Path, u: UttPlan) -> bool:
-    """True when the sidecar exists (written last) and, unless skipped, the FLAC too."""
+def render_state(out: Path, u: UttPlan) -> str:
+    """What ``u`` needs: "done" (nothing), "mismatch" (its FLAC's sha256 differs from the one its
+    sidecar records: corrupt, truncated or replaced, so render it again) or "todo".
+
+    Re-hashing on every resume costs about a second per thousand files; it is what lets a rebuild
+    repair what `rcb corpus verify` reports.
+    """
     m = meta_path(out, u)
-    return m.is_file() and ((out / u.path).is_file() or '"skipped"' in m.read_text(encoding="utf-8"))
+    if not m.is_file():
+        return "todo"
+    try:
+        meta = json.loads(m.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return "mismatch"  # a damaged sidecar (written last, by rename: someone edited it)
+    if not isinstance(meta, dict):
+        return "mismatch"
+    if "skipped" in meta:
+        return "done"
+    f = out / u.path
+    if not f.is_file():
+        return "todo"
+    sha = meta.get("sha256")
+    return "done" if isinstance(sha, str) and sha256_file(f) == sha else "mismatch"
+
+
+def is_done(out: Path, u: UttPlan) -> bool:
+    """True when the sidecar is intact and, unless skipped, the FLAC matches its recorded sha256."""
+    return render_state(out, u) == "done"
+
+
+def remove_stale_temp_files(out: Path) -> int:
+    """Delete the ``.<name>.<random>.tmp`` files a killed write left under audio/ and meta/; returns how many.
+
+    Only for a run that owns the folder: concurrent shards may be writing their own temp files.
+    """
+    n = 0
+    for sub in ("audio", "meta"):
+        if (out / sub).is_dir():
+            for p in (out / sub).rglob(".*.tmp"):
+                if p.is_file():
+                    p.unlink(missing_ok=True)
+                    n += 1
+    return n
 
 
 def _speech(u: UttPlan, ctx: RenderContext, t: dict[str, float]) -> tuple[np.ndarray, int, dict[str, Any]]:
