@@ -128,3 +128,62 @@ def test_protocol_errors(tmp_path: Path) -> None:
         read_protocol(root)
     with pytest.raises(RcbError, match="not found"):
         read_protocol(tmp_path / "nowhere")
+
+
+def _peak_bytes(fn) -> tuple[int, BaseException | None]:
+    """Peak Python heap allocation while ``fn()`` runs, and what it raised."""
+    import tracemalloc
+
+    tracemalloc.start()
+    err = None
+    try:
+        fn()
+    except RcbError as e:
+        err = e
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak, err
+
+
+def test_junk_file_stops_at_the_bad_line_limit_in_bounded_memory(tmp_path: Path, corpus: Path) -> None:
+    f = tmp_path / "junk.tsv"
+    f.write_text("x\n" * 1_000_000 + "garbage line here\n")  # 2 MB of junk lines
+    peak, err = _peak_bytes(lambda: _read(f, corpus))
+    msg = str(err)
+    assert "stopped reading at line 20 after 20 bad lines (limit max_bad_score_lines=20)" in msg
+    assert f"{f}:1: malformed: need 2 fields" in msg and f"{f}:5: malformed" in msg and f"{f}:6:" not in msg
+    assert peak < 4 << 20  # the old reader held every line: 102 MiB here, ~0.9 GiB RSS for 16 MB
+    proto = read_protocol(corpus)
+    with pytest.raises(
+        RcbError, match=r"stopped reading at line 3 after 3 bad lines \(limit max_bad_score_lines=3\)"
+    ):
+        read_scores(f, proto.select("eval"), proto, max_bad_lines=3)
+
+
+def test_memory_follows_valid_rows_not_file_size(tmp_path: Path, corpus: Path) -> None:
+    f = write_scores(tmp_path / "s.tsv", corpus)
+    with f.open("a") as out:  # 1.3 MB of well-formed lines for ids of another corpus: no bad lines
+        out.writelines(f"other-corpus-{i:08d}\t0.{i}\n" for i in range(40_000))
+    peak, err = _peak_bytes(lambda: _read(f, corpus))
+    assert "40000 id(s) not in split=eval: other-corpus-00000000" in str(err)
+    assert "40000 are not in the protocol at all" in str(err)
+    assert peak < 4 << 20  # the old reader: the text, every line and every id (30 MiB here)
+
+
+def test_long_lines_bom_and_limit_from_the_cli(tmp_path: Path, corpus: Path, capsys) -> None:
+    from robocall_bench.cli import main
+
+    f = write_scores(tmp_path / "s.tsv", corpus, header=False)
+    good = f.read_bytes()
+    f.write_bytes(b"\xef\xbb\xbf" + good)  # a BOM before the first id
+    np.testing.assert_array_equal(
+        _read(f, corpus).scores, _read(write_scores(tmp_path / "t.tsv", corpus), corpus).scores
+    )
+    f.write_bytes(good + b"y" * 3_000_000)  # a last line of 3 MB without a newline
+    with pytest.raises(RcbError, match=r"1 line\(s\) longer than 4096 bytes, at line\(s\) 61"):
+        _read(f, corpus)
+    f.write_bytes(b"a b c\n" * 10)
+    argv = ["eval", f"scores={f}", f"protocol={corpus}", f"out={tmp_path / 'o'}", "max_bad_score_lines=4"]
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "stopped reading at line 4" in err and "max_bad_score_lines=4" in err and "Traceback" not in err

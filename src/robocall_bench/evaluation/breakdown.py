@@ -13,6 +13,8 @@ from .protocol import Protocol, numeric_column
 
 # Virtual columns derived from numeric ones.
 BUCKETED = {"snr_bucket": ("snr_db", "dB"), "duration_bucket": ("duration", "s")}
+# Breakdowns when none are asked for; those whose column a protocol lacks are skipped with a note.
+DEFAULT_BREAKDOWN = ("track", "system", "language", "codec", "snr_bucket", "duration_bucket")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,37 @@ def bucket_labels(values: np.ndarray, edges: Sequence[float], unit: str, missing
     return out.astype(str)
 
 
+def available_columns(proto: Protocol) -> list[str]:
+    """Columns ``proto`` can be broken down by: its own, plus the buckets whose numeric column it has."""
+    return [*proto.cols, *(b for b, (src, _) in BUCKETED.items() if src in proto.cols)]
+
+
+def breakdown_columns(proto: Protocol, requested: Sequence[str] | None) -> tuple[list[str], list[dict]]:
+    """(columns to break down by, skipped ``[{"column", "reason"}]``).
+
+    ``requested`` None means :data:`DEFAULT_BREAKDOWN`, minus the columns ``proto`` lacks (each
+    skipped with its reason: a protocol with only the required columns is still evaluated). An
+    explicit list must name available columns only: RcbError listing them otherwise.
+    """
+    have = available_columns(proto)
+    if requested is None:
+        cols, skipped = [], []
+        for c in DEFAULT_BREAKDOWN:
+            if c in have:
+                cols.append(c)
+            else:
+                src = BUCKETED[c][0] if c in BUCKETED else c
+                skipped.append({"column": c, "reason": f"the protocol has no {src} column"})
+        return cols, skipped
+    missing = [c for c in requested if c not in have]
+    if missing:
+        raise RcbError(
+            f"breakdown column(s) {', '.join(map(repr, missing))} not in {proto.path}; choose from "
+            f"{', '.join(have)} (or leave breakdown= unset for the defaults the protocol has)"
+        )
+    return list(dict.fromkeys(requested)), []
+
+
 def column_values(
     proto: Protocol, column: str, snr_edges: Sequence[float], dur_edges: Sequence[float]
 ) -> np.ndarray:
@@ -60,7 +93,7 @@ def column_values(
             numeric_column(proto, src), edges, unit, "clean" if src == "snr_db" else "unknown"
         )
     if column not in proto.cols:
-        have = ", ".join([*proto.cols, *BUCKETED])
+        have = ", ".join(available_columns(proto))
         raise RcbError(f"breakdown column {column!r} is not in {proto.path}; choose from {have}")
     return proto.cols[column]
 

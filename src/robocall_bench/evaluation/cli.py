@@ -3,50 +3,79 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from ..config import load_config, print_help_if_asked
+from ..corpus.options import (
+    bool_option,
+    float_option,
+    int_option,
+    number_list_option,
+    out_dir_option,
+    path_option,
+    seed_option,
+    str_list_option,
+)
 from ..errors import RcbError
 from .bootstrap import BootstrapConfig
 from .core import CostModel
 from .run import EvalSpec, evaluate
+from .scorefile import MAX_BAD_LINES
 
 _OUT = Console()
 _ERR = Console(stderr=True)
 
 
 def spec_from_config(cfg: DictConfig) -> EvalSpec:
-    """An :class:`EvalSpec` from a composed ``eval`` config."""
+    """An :class:`EvalSpec` from a composed ``eval`` config; RcbError naming the key for a bad value."""
     b = cfg.bootstrap
     early = OmegaConf.to_container(cfg.early) if cfg.early else {}
     if not isinstance(early, dict):
         raise RcbError(f"early= must be a mapping seconds->file, e.g. early={{1:a.tsv,2:b.tsv}}; got {early}")
     try:
-        early = {float(k): str(v) for k, v in early.items()}
+        early = {float(k): path_option(v, f"early.{k}") for k, v in early.items()}
     except ValueError as e:
         raise RcbError(f"early= keys must be seconds (numbers), e.g. early={{1:a.tsv}}: {e}") from e
+    breakdowns = b.breakdowns
+    # true = as many replicates as the pooled numbers, false = none, or a number
+    n = int_option(b.n, "bootstrap.n", hint="0 = no confidence intervals")
+    sub_n = n if breakdowns is True else 0 if breakdowns is False or breakdowns is None else breakdowns
     return EvalSpec(
-        protocol=str(cfg.protocol),
-        scores=str(cfg.scores),
+        protocol=path_option(cfg.protocol, "protocol"),
+        scores=path_option(cfg.scores, "scores"),
         split=str(cfg.split),
         track=None if cfg.track in (None, "") else str(cfg.track),
-        dev_scores=None if cfg.dev_scores in (None, "") else str(cfg.dev_scores),
-        threshold=None if cfg.threshold is None else float(cfg.threshold),
+        dev_scores=None if cfg.dev_scores in (None, "") else path_option(cfg.dev_scores, "dev_scores"),
+        threshold=None if cfg.threshold is None else float_option(cfg.threshold, "threshold"),
         early=early,
-        breakdown=[str(c) for c in cfg.breakdown or []],
-        snr_edges=[float(x) for x in cfg.snr_edges],
-        duration_edges=[float(x) for x in cfg.duration_edges],
-        cost=CostModel(float(cfg.cost.p_spoof), float(cfg.cost.c_miss), float(cfg.cost.c_fa)),
-        bootstrap=BootstrapConfig(int(b.n), int(b.seed), float(b.alpha), bool(b.within)),
-        # true = as many replicates as the pooled numbers, false = none, or a number
-        bootstrap_breakdowns=int(b.n) if b.breakdowns is True else int(b.breakdowns or 0),
+        breakdown=None if cfg.breakdown is None else str_list_option(cfg.breakdown, "breakdown"),
+        snr_edges=number_list_option(cfg.snr_edges, "snr_edges"),
+        duration_edges=number_list_option(cfg.duration_edges, "duration_edges"),
+        cost=CostModel(
+            float_option(cfg.cost.p_spoof, "cost.p_spoof", 0.0, 1.0, open_interval=True),
+            float_option(cfg.cost.c_miss, "cost.c_miss", 0.0, open_interval=True),
+            float_option(cfg.cost.c_fa, "cost.c_fa", 0.0, open_interval=True),
+        ),
+        bootstrap=BootstrapConfig(
+            n,
+            seed_option(b.seed, "bootstrap.seed"),
+            float_option(b.alpha, "bootstrap.alpha", 0.0, 1.0, open_interval=True),
+            bool_option(b.within, "bootstrap.within"),
+        ),
+        bootstrap_breakdowns=int_option(
+            sub_n, "bootstrap.breakdowns", hint="true = bootstrap.n, false = none"
+        ),
         human_cluster=str(b.human_cluster),
         robocall_cluster=str(b.robocall_cluster),
-        max_score_bytes=None if cfg.max_score_bytes is None else int(cfg.max_score_bytes),
-        worst_min_trials=int(cfg.worst_min_trials),
+        max_score_bytes=None
+        if cfg.max_score_bytes is None
+        else int_option(cfg.max_score_bytes, "max_score_bytes", 1, hint="null = no limit"),
+        max_bad_score_lines=int_option(
+            cfg.get("max_bad_score_lines", MAX_BAD_LINES), "max_bad_score_lines", 1
+        ),
+        worst_min_trials=int_option(cfg.worst_min_trials, "worst_min_trials", 1),
     )
 
 
@@ -59,17 +88,18 @@ def main(argv: Sequence[str]) -> int:
         return 0
     cfg = load_config("eval", argv)
     spec = spec_from_config(cfg)
-    c = spec.cost
-    if not (0.0 < c.p_spoof < 1.0 and c.c_miss > 0 and c.c_fa > 0):
-        raise RcbError(f"cost: need 0 < p_spoof < 1 and positive costs; got {c}")
+    out_dir = out_dir_option(cfg.out)  # before the work: a file named as out= is found now
+    figures = bool_option(cfg.figures, "figures")
     res = evaluate(spec)
+    for s in res.metrics["breakdowns_skipped"]:
+        _ERR.print(f"note: breakdown by {s['column']} skipped: {s['reason']}", highlight=False)
     prov = res.metrics["provenance"]
     if prov["manifest_protocol_sha256"] and prov["manifest_protocol_sha256"] != prov["protocol_sha256"]:
         _ERR.print(
             f"warning: {prov['protocol']} sha256 differs from its manifest's protocol_sha256: the protocol was "
             "edited after the corpus was built; results are not comparable with published ones."
         )
-    out = write_outputs(res, Path(str(cfg.out)), figures=bool(cfg.figures))
+    out = write_outputs(res, out_dir, figures=figures)
     m = res.metrics
     line = "  ".join(
         f"{k}={m[k]['value']:.4f}" + (f" [{m[k]['ci'][0]:.4f},{m[k]['ci'][1]:.4f}]" if m[k]["ci"] else "")

@@ -126,6 +126,9 @@ def summary_line(m: dict) -> str:
         + f" of `{p['protocol']}` (sha256 {p['protocol_sha256'][:12]}; corpus {corpus['name']} {corpus['version']}); "
         f"{m['pooled']['n_robocall']} robocall and {m['pooled']['n_human']} human trials. {ci} "
         f"robocall-bench {p['package_version']}, git {str(p['git_sha'])[:12]}."
+        + "".join(
+            f" Breakdown by {b['column']} skipped: {b['reason']}." for b in m.get("breakdowns_skipped") or []
+        )
     )
 
 

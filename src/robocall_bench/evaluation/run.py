@@ -12,10 +12,10 @@ import numpy as np
 from .. import __version__
 from ..errors import RcbError
 from .bootstrap import BootstrapConfig, bootstrap_metrics
-from .breakdown import cluster_ids, conditions
+from .breakdown import breakdown_columns, cluster_ids, conditions
 from .core import CostModel, compute_metrics
 from .protocol import Protocol, read_protocol
-from .scorefile import read_scores
+from .scorefile import MAX_BAD_LINES, read_scores
 
 SCHEMA = "robocall-bench/metrics"
 SCHEMA_VERSION = 1
@@ -35,14 +35,8 @@ class EvalSpec:
     dev_scores: str | Path | None = None
     threshold: float | None = None
     early: Mapping[float, str | Path] = field(default_factory=dict)
-    breakdown: Sequence[str] = (
-        "track",
-        "system",
-        "language",
-        "codec",
-        "snr_bucket",
-        "duration_bucket",
-    )
+    # None: DEFAULT_BREAKDOWN minus the columns the protocol lacks (noted); a list: exactly those.
+    breakdown: Sequence[str] | None = None
     snr_edges: Sequence[float] = (0.0, 10.0, 20.0)
     duration_edges: Sequence[float] = (2.0, 4.0, 8.0)
     cost: CostModel = field(default_factory=CostModel)
@@ -53,6 +47,7 @@ class EvalSpec:
     human_cluster: str = "speaker"
     robocall_cluster: str = "system"
     max_score_bytes: int | None = None
+    max_bad_score_lines: int = MAX_BAD_LINES
     worst_min_trials: int = 5
 
 
@@ -126,7 +121,7 @@ def _dev_threshold(spec: EvalSpec, proto: Protocol) -> tuple[float | None, dict]
             return None, {"source": None, "value": None}
         return float(spec.threshold), {"source": "given", "value": float(spec.threshold)}
     dev = proto.select("dev")
-    sf = read_scores(spec.dev_scores, dev, proto, "split=dev", spec.max_score_bytes)
+    sf = read_scores(spec.dev_scores, dev, proto, "split=dev", spec.max_score_bytes, spec.max_bad_score_lines)
     try:
         t = compute_metrics(sf.scores, dev.is_robocall, spec.cost)["eer_threshold"]
     except ValueError as e:
@@ -139,7 +134,8 @@ def evaluate(spec: EvalSpec) -> EvalResult:
     proto = read_protocol(spec.protocol)
     sel = proto.select(spec.split, spec.track)
     where = f"split={spec.split}" + (f" track={spec.track}" if spec.track else "")
-    sf = read_scores(spec.scores, sel, proto, where, spec.max_score_bytes)
+    columns, skipped_breakdowns = breakdown_columns(sel, spec.breakdown)  # before the slow part
+    sf = read_scores(spec.scores, sel, proto, where, spec.max_score_bytes, spec.max_bad_score_lines)
     labels = sel.is_robocall
     if labels.all() or not labels.any():
         only = "robocall" if labels.all() else "human"
@@ -154,14 +150,16 @@ def evaluate(spec: EvalSpec) -> EvalResult:
     sub_boot = replace(spec.bootstrap, n=spec.bootstrap_breakdowns) if ci else None
 
     breakdowns: dict[str, list] = {}
-    for cond in conditions(sel, spec.breakdown, spec.snr_edges, spec.duration_edges):
+    for cond in conditions(sel, columns, spec.snr_edges, spec.duration_edges):
         m = cond.mask
         block = score_block(sf.scores[m], labels[m], clusters[m], spec, threshold, sub_boot)
         breakdowns.setdefault(cond.column, []).append({"value": cond.value, "pairing": cond.pairing, **block})
 
     early, early_scores, early_prov = [], {}, {}
     for sec, path in sorted(((float(k), v) for k, v in (spec.early or {}).items()), key=lambda kv: kv[0]):
-        ef = read_scores(path, sel, proto, f"{where} (early {sec:g} s)", spec.max_score_bytes)
+        ef = read_scores(
+            path, sel, proto, f"{where} (early {sec:g} s)", spec.max_score_bytes, spec.max_bad_score_lines
+        )
         early.append(
             {
                 "seconds": sec,
@@ -184,6 +182,7 @@ def evaluate(spec: EvalSpec) -> EvalResult:
             "decision": "robocall when score > threshold",
         },
         "breakdowns": breakdowns,
+        "breakdowns_skipped": skipped_breakdowns,
         "worst_condition": worst_condition(breakdowns, spec.worst_min_trials),
         "early_detection": early,
         "config": {
@@ -199,6 +198,7 @@ def evaluate(spec: EvalSpec) -> EvalResult:
                 "robocall_cluster": spec.robocall_cluster,
                 "breakdowns": spec.bootstrap_breakdowns,
             },
+            "breakdown": columns,
             "snr_edges": list(spec.snr_edges),
             "duration_edges": list(spec.duration_edges),
         },

@@ -1,17 +1,23 @@
-"""Score files (``utt_id<TAB>score``, optional header): reading and validation against a protocol."""
+"""Score files (``utt_id<TAB>score``, optional header): streamed reading and validation against a protocol."""
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import RcbError
-from .protocol import Protocol, sha256_file
+from .protocol import Protocol
 
 SHOW = 5  # offenders listed per kind of problem
+MAX_BAD_LINES = 20  # default of max_bad_score_lines: stop reading after this many bad lines
+MAX_LINE_BYTES = 4096  # an id and a number: a longer line is junk, and is not held in memory
 
 
 @dataclass
@@ -23,17 +29,47 @@ class ScoreFile:
     scores: np.ndarray
 
 
-def _is_float(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
+@dataclass
+class _Tally:
+    """One kind of problem: how often, and the first :data:`SHOW` examples (memory stays bounded)."""
+
+    n: int = 0
+    first: list[str] = field(default_factory=list)
+
+    def add(self, item: str) -> None:
+        self.n += 1
+        if len(self.first) < SHOW:
+            self.first.append(item)
+
+    def shown(self) -> str:
+        return ", ".join(self.first) + (", ..." if self.n > SHOW else "")
 
 
-def _fmt(items: list, n: int) -> str:
-    shown = ", ".join(map(str, items[:SHOW]))
-    return shown + (", ..." if n > SHOW else "")
+def _lines(f: BinaryIO, h: Any, p: Path, max_bytes: int | None) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, the line's bytes without the newline, or None for a line over
+    :data:`MAX_LINE_BYTES`), hashing every byte read.
+
+    Read in 64 KiB blocks: a file without newlines never sits in memory whole, and the bytes of an
+    over-long line are dropped as they come.
+    """
+    lineno, total = 0, 0
+    buf, too_long = b"", False  # the unfinished line so far (at most MAX_LINE_BYTES)
+    while chunk := f.read(1 << 16):
+        h.update(chunk)
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:  # the file grew after the size check
+            raise RcbError(f"{p}: more than the limit of {max_bytes} bytes; score only the protocol rows")
+        *done, rest = chunk.split(b"\n")
+        for part in done:
+            lineno += 1
+            yield lineno, None if too_long or len(buf) + len(part) > MAX_LINE_BYTES else buf + part
+            buf, too_long = b"", False
+        if too_long or len(buf) + len(rest) > MAX_LINE_BYTES:
+            buf, too_long = b"", True
+        else:
+            buf += rest
+    if buf or too_long:
+        yield lineno + 1, None if too_long else buf
 
 
 def read_scores(
@@ -42,13 +78,18 @@ def read_scores(
     full: Protocol | None = None,
     where: str = "",
     max_bytes: int | None = None,
+    max_bad_lines: int | None = MAX_BAD_LINES,
 ) -> ScoreFile:
     """Read ``path`` and check it scores exactly the rows of ``sel`` (a protocol selection).
 
     ``full`` (the whole protocol) lets the error say when ids belong to another split or track;
     ``where`` names the selection in messages (e.g. "split=eval"). Every problem is gathered into
-    one RcbError with counts and the first offenders: unreadable or empty file, malformed lines,
-    non-numeric or non-finite scores, duplicate, extra and missing ids.
+    one RcbError with counts and the first offenders: unreadable or empty file, malformed, over-long
+    or non-UTF-8 lines, non-numeric or non-finite scores, duplicate, extra and missing ids.
+
+    The file is streamed: memory grows with ``len(sel)``, not with the file. Reading stops at the
+    ``max_bad_lines``-th bad line (None: no limit) with an error showing the first few as
+    ``file:line: reason``; a file of junk is not worth reading to its end.
     """
     p = Path(path).expanduser()
     where = where or "the selected protocol rows"
@@ -59,79 +100,131 @@ def read_scores(
         raise RcbError(
             f"{p}: {size} bytes exceeds the limit of {max_bytes} bytes; score only the protocol rows"
         )
+    ids = sel.cols["utt_id"]
+    expected = {u: i for i, u in enumerate(ids.tolist())}
+    vals = [0.0] * len(sel)
+    seen = bytearray(len(sel))  # 0 unseen, 1 seen, 2 seen more than once
+    tally = {k: _Tally() for k in ("malformed", "too_long", "not_utf8", "nonnum", "nonfinite")}
+    dups, extra = _Tally(), _Tally()
+    extra_known, places = 0, set()
+    full_pos = None
+    bad_lines: list[str] = []  # the first few bad lines as "file:line: reason"
+    n_bad = n_content = 0
+
+    def bad(kind: str, lineno: int, item: str, reason: str) -> None:
+        nonlocal n_bad
+        n_bad += 1
+        tally[kind].add(item)
+        if len(bad_lines) < SHOW:
+            bad_lines.append(f"{p}:{lineno}: {reason}")
+        if max_bad_lines is not None and n_bad >= max_bad_lines:
+            raise RcbError(
+                f"{p}: stopped reading at line {lineno} after {n_bad} bad lines (limit max_bad_score_lines="
+                f"{max_bad_lines}); the first ones:\n  - " + "\n  - ".join(bad_lines) + "\n"
+                "Is this a score file? Fix: write one UTF-8 line `utt_id<TAB>score` per protocol row of "
+                f"{where} (an optional header line first)."
+            )
+
+    h = hashlib.sha256()
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise RcbError(f"{p}: not UTF-8 text ({e}); write lines `utt_id<TAB>score`") from e
-    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip()]
-    if not lines:
+        f = p.open("rb")
+    except OSError as e:
+        raise RcbError(f"score file {p}: cannot be read ({e.strerror}); check its permissions") from None
+    with f:
+        for lineno, raw in _lines(f, h, p, max_bytes):
+            if raw is None:
+                bad("too_long", lineno, str(lineno), f"line longer than {MAX_LINE_BYTES} bytes")
+                continue
+            try:
+                ln = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                bad("not_utf8", lineno, str(lineno), f"not UTF-8 ({e.reason} at byte {e.start})")
+                continue
+            if lineno == 1:
+                ln = ln.removeprefix("\ufeff")  # a BOM some editors write
+            if not ln.strip():
+                continue
+            fields = ln.split("\t") if "\t" in ln else ln.split()
+            n_content += 1
+            if len(fields) != 2 or not (uid := fields[0].strip()):
+                why = f"malformed: need 2 fields `utt_id<TAB>score`, got {len(fields)}"
+                bad("malformed", lineno, str(lineno), why)
+                continue
+            raw_score = fields[1].strip()
+            try:
+                v = float(raw_score)
+            except ValueError:
+                if n_content == 1 and uid not in expected:  # a header line such as "utt_id<TAB>score"
+                    continue
+                shown = repr(raw_score[:20])
+                bad("nonnum", lineno, f"line {lineno}: {shown}", f"non-numeric score {shown}")
+                continue
+            if not math.isfinite(v):
+                bad("nonfinite", lineno, f"{uid[:40]}={raw_score}", f"non-finite score {raw_score!r}")
+                continue
+            i = expected.get(uid)
+            if i is None:
+                extra.add(uid[:40])
+                if full is not None:
+                    if full_pos is None:
+                        full_pos = {u: k for k, u in enumerate(full.cols["utt_id"].tolist())}
+                    k = full_pos.get(uid)
+                    if k is not None:
+                        extra_known += 1
+                        places.add(f"split={full.cols['split'][k]} track={full.cols['track'][k]}")
+            elif seen[i]:
+                if seen[i] == 1:
+                    dups.add(uid)
+                seen[i] = 2
+            else:
+                seen[i] = 1
+                vals[i] = v
+    if n_content == 0 and n_bad == 0:
         raise RcbError(f"{p}: empty score file; expected {len(sel)} lines `utt_id<TAB>score` for {where}")
 
-    expected = {u: i for i, u in enumerate(sel.cols["utt_id"])}
     problems: list[str] = []
-    malformed, nonnum, nonfinite = [], [], []
-    ids: list[str] = []
-    vals: list[float] = []
-    for k, (lineno, ln) in enumerate(lines):
-        f = ln.split("\t") if "\t" in ln else ln.split()
-        f = [x.strip() for x in f]
-        if len(f) != 2 or not f[0]:
-            malformed.append(lineno)
-            continue
-        uid, raw = f
-        if not _is_float(raw):
-            if k == 0 and uid not in expected:  # a header line such as "utt_id<TAB>score"
-                continue
-            nonnum.append(f"line {lineno}: {raw[:20]!r}")
-            continue
-        v = float(raw)
-        if not np.isfinite(v):
-            nonfinite.append(f"{uid}={raw}")
-            continue
-        ids.append(uid)
-        vals.append(v)
-    if malformed:
+    t = tally
+    if t["malformed"].n:
         problems.append(
-            f"{len(malformed)} malformed line(s) (need 2 fields), at line(s) {_fmt(malformed, len(malformed))}"
+            f"{t['malformed'].n} malformed line(s) (need 2 fields), at line(s) {t['malformed'].shown()}"
         )
-    if nonnum:
-        problems.append(f"{len(nonnum)} non-numeric score(s): {_fmt(nonnum, len(nonnum))}")
-    if nonfinite:
-        problems.append(f"{len(nonfinite)} non-finite score(s) (NaN/inf): {_fmt(nonfinite, len(nonfinite))}")
-
-    id_arr = np.array(ids, dtype=str)
-    uniq, counts = np.unique(id_arr, return_counts=True)
-    dups = list(uniq[counts > 1])
-    if dups:
-        problems.append(f"{len(dups)} duplicate id(s): {_fmt(dups, len(dups))}")
-    extra = [u for u in uniq if u not in expected]
-    if extra:
-        problems.append(_extra_message(extra, full, where))
-    seen = set(uniq)
-    missing = [u for u in sel.cols["utt_id"] if u not in seen]
-    if missing:
+    if t["too_long"].n:
         problems.append(
-            f"{len(missing)} of {len(sel)} id(s) of {where} missing: {_fmt(missing, len(missing))}"
+            f"{t['too_long'].n} line(s) longer than {MAX_LINE_BYTES} bytes, at line(s) {t['too_long'].shown()}"
+        )
+    if t["not_utf8"].n:
+        problems.append(f"{t['not_utf8'].n} line(s) not UTF-8 text, at line(s) {t['not_utf8'].shown()}")
+    if t["nonnum"].n:
+        problems.append(f"{t['nonnum'].n} non-numeric score(s): {t['nonnum'].shown()}")
+    if t["nonfinite"].n:
+        problems.append(f"{t['nonfinite'].n} non-finite score(s) (NaN/inf): {t['nonfinite'].shown()}")
+    if dups.n:
+        problems.append(f"{dups.n} duplicate id(s): {dups.shown()}")
+    if extra.n:
+        problems.append(_extra_message(extra, extra_known, places, full is not None, where))
+    if not all(seen):
+        missing = ids[np.frombuffer(bytes(seen), dtype=np.uint8) == 0]
+        problems.append(
+            f"{missing.size} of {len(sel)} id(s) of {where} missing: "
+            + ", ".join(map(str, missing[:SHOW]))
+            + (", ..." if missing.size > SHOW else "")
         )
     if problems:
         raise RcbError(
             f"{p} does not match {where} of {sel.path}:\n  - " + "\n  - ".join(problems) + "\n"
             "Fix: score every protocol row of that selection exactly once with a finite number."
         )
-    out = np.empty(len(sel), dtype=np.float64)
-    out[[expected[u] for u in ids]] = vals
-    return ScoreFile(p, sha256_file(p), out)
+    return ScoreFile(p, h.hexdigest(), np.asarray(vals, dtype=np.float64))
 
 
-def _extra_message(extra: list[str], full: Protocol | None, where: str) -> str:
-    msg = f"{len(extra)} id(s) not in {where}: {_fmt(extra, len(extra))}"
-    if full is None:
+def _extra_message(extra: _Tally, known: int, places: set[str], have_full: bool, where: str) -> str:
+    msg = f"{extra.n} id(s) not in {where}: {extra.shown()}"
+    if not have_full:
         return msg
-    pos = {u: i for i, u in enumerate(full.cols["utt_id"])}
-    known = [pos[u] for u in extra if u in pos]
     if known:
-        places = sorted({f"split={full.cols['split'][i]} track={full.cols['track'][i]}" for i in known})
-        msg += f" ({len(known)} of them are protocol rows of {', '.join(places[:4])}: wrong split or track?)"
-    if len(known) < len(extra):
-        msg += f" ({len(extra) - len(known)} are not in the protocol at all: another corpus version?)"
+        msg += (
+            f" ({known} of them are protocol rows of {', '.join(sorted(places)[:4])}: wrong split or track?)"
+        )
+    if known < extra.n:
+        msg += f" ({extra.n - known} are not in the protocol at all: another corpus version?)"
     return msg
