@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from mirror_support import make_mirror
 from robocall_bench.cli import main
 from robocall_bench.config import compose, config_dir
+from robocall_bench.corpus import dev_sample
 from robocall_bench.demo import build_leaderboard, run_demo
 from robocall_bench.demo import main as demo_main
 from robocall_bench.errors import RcbError
@@ -83,9 +85,48 @@ def test_clear_errors(monkeypatch, tmp_path):
     monkeypatch.delenv("RCB_CORPORA", raising=False)
     with pytest.raises(RcbError, match="unknown model 'nope'"):
         demo_main(["demo.models=[nope]"])
-    with pytest.raises(RcbError, match="RCB_CORPORA=DIR rcb demo"):
-        demo_main(["demo.preset=tiny"])
+    with pytest.raises(
+        RcbError,
+        match=r"lacks librispeech-sample, aishell-sample, fsdd, robocall-transcripts \(demo"
+        r"\.download=false: the development sample, 5 folders, 5,360 files, 238 MB, is not fetched",
+    ):
+        demo_main(["demo.preset=tiny", "demo.download=false"])
     with pytest.raises(RcbError, match="not found; build one"):
         demo_main([f"demo.corpus={tmp_path}/missing"])
     with pytest.raises(RcbError, match="committed leaderboard"):
         build_leaderboard(config_dir().parent / "leaderboard", [], Console())
+
+
+def test_demo_fetches_the_dev_sample_into_a_fresh_clone_then_runs(tmp_path, monkeypatch, capsys):
+    url, pinned, _ = make_mirror(tmp_path / "upstream")
+    monkeypatch.setattr(dev_sample, "MANIFEST_PATH", pinned)  # the synthetic mirror's pinned table
+    monkeypatch.delenv("RCB_CORPORA", raising=False)
+    monkeypatch.delenv("RCB_MIRROR", raising=False)
+    work = tmp_path / "checkout"
+    work.mkdir()
+    monkeypatch.chdir(work)  # a fresh clone: no ./corpora
+    args = ["demo.preset=tiny", f"demo.out={work / 'out'}", "demo.models=[lfcc_gmm]", f"demo.mirror='{url}'",
+            f"demo.corpus_overrides={_q(FAST_TTS)}", f"demo.train_overrides={_q(TINY_STEPS)}", TINY_GMM]  # fmt: skip
+    assert main(["demo", *args]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    n, size = dev_sample.plan_bytes(list(dev_sample.PARTS))
+    assert f"downloading the development sample (5 folders, {n:,} files, {size / 1e6:.0f} MB)" in out
+    assert sorted(p.name for p in (work / "corpora").iterdir()) == sorted(
+        p.subdir for p in dev_sample.PARTS.values()
+    )
+    assert (work / "data" / "tiny-seed0" / "protocol.tsv").is_file()
+    data = json.loads((work / "out" / "leaderboard" / "leaderboard.json").read_text())
+    assert [e["entry_id"] for e in data["entries"]] == ["lfcc-gmm"]
+
+
+def test_demo_offline_fresh_clone_stops_with_every_fix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RCB_CORPORA", raising=False)
+    with pytest.raises(RcbError) as err:
+        demo_main(["demo.preset=tiny", "demo.mirror='http://127.0.0.1:9'"])
+    msg = str(err.value)
+    for fix in ("Could not download the development sample: cannot reach http://127.0.0.1:9/", "RCB_CORPORA=",
+                "demo.corpora_root=", "ln -s /path/to/corpora corpora", "rcb corpus download name=dev-sample",
+                "mirror=URL", "RCB_MIRROR"):  # fmt: skip
+        assert fix in msg
+    assert not (tmp_path / "corpora").exists() and not (tmp_path / "data").exists()

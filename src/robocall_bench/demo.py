@@ -26,7 +26,7 @@ from .audio import atomic_write_text
 from .config import compose, config_dir, load_config, print_help_if_asked
 from .console import make_console
 from .errors import RcbError
-from .paths import DEFAULT_DIR, configured_root
+from .paths import DEFAULT_DIR
 
 TABLE_TRACKS = (("eval", "eval"), ("unseen-systems", "unseen systems"), ("unseen-channel", "unseen channel"),
                 ("early-2s", "first 2 s of eval"))  # fmt: skip
@@ -45,26 +45,89 @@ class DemoRun:
 
 
 def ensure_corpus(d: DictConfig, console: Console) -> Path:
-    """The corpus folder: ``demo.corpus`` as is, else ``data/<preset>-seed<seed>`` built or resumed."""
-    from .training.data import load_corpus
+    """The corpus folder: ``demo.corpus`` as is, else ``data/<preset>-seed<seed>`` built or resumed.
 
+    With no corpora root configured, the sources come from ``./corpora``; when it lacks a folder the
+    build reads, the development sample is downloaded into it first (``demo.download``).
+    """
     if d.corpus:
-        return load_corpus(d.corpus).root  # RcbError names the fix when it is missing or incomplete
+        return _corpus_root(d.corpus)  # RcbError names the fix when it is missing or incomplete
     out = Path(f"data/{d.preset}-seed{d.seed}").resolve()
-    root = configured_root(d.corpora_root)
-    if not root:
-        if (out / "manifest.json").is_file():
-            console.print(f"no corpora root set: using {out} as it is", highlight=False)
-            return load_corpus(out).root
-        raise RcbError(f"{out} does not exist yet and no sources are set: link the sources as ./{DEFAULT_DIR} or "
-                       "rerun as RCB_CORPORA=DIR rcb demo (the folder holding librispeech-sample/, "
-                       "aishell-sample/, ...)")  # fmt: skip
+    overrides = [f"preset={d.preset}", f"seed={d.seed}", f"out={out}",
+                 f"audit={str(bool(d.audit)).lower()}", *d.corpus_overrides]  # fmt: skip
+    explicit = d.corpora_root not in (None, "", "null")  # demo.corpora_root= or $RCB_CORPORA
+    root = str(d.corpora_root) if explicit else None
+    if not explicit:
+        missing = missing_sources(compose("corpus", overrides), Path(DEFAULT_DIR))
+        if missing and (out / "manifest.json").is_file():
+            console.print(f"no sources in ./{DEFAULT_DIR}: using {out} as it is", highlight=False)
+            return _corpus_root(out)
+        if missing:
+            fetch_sources(d, missing, console)
+        root = DEFAULT_DIR
     from .corpus.build import build
 
-    overrides = [f"preset={d.preset}", f"seed={d.seed}", f"out={out}", f"corpora_root={root}",
-                 f"audit={str(bool(d.audit)).lower()}", *d.corpus_overrides]  # fmt: skip
-    build(compose("corpus", overrides))  # resumes: finished audio files are kept
-    return load_corpus(out).root
+    cfg = compose("corpus", [*overrides, f"corpora_root={Path(root).resolve()}"])
+    build(cfg)  # resumes: finished audio files are kept
+    return _corpus_root(out)
+
+
+def _corpus_root(path: str | Path) -> Path:
+    from .training.data import load_corpus  # imports torch: not before the sources are there
+
+    return load_corpus(path).root
+
+
+def missing_sources(corpus_cfg: DictConfig, root: Path) -> list[str]:
+    """Folders under ``root`` that the corpus build reads (its sources, the FTC transcripts) but are absent."""
+    from .corpus.prepare import _group_cfg
+
+    needed = [str(_group_cfg("source", str(n)).subdir) for n in corpus_cfg.sources]
+    if corpus_cfg.scripts.ftc.enabled:
+        needed.append(str(corpus_cfg.scripts.ftc.subdir))
+    return [s for s in dict.fromkeys(needed) if not (root / s).is_dir()]
+
+
+def offline_help(reason: str) -> str:
+    """The message when the demo has no sources and cannot download them: every way to give them."""
+    return (
+        f"{reason}\nGive the demo its sources in one of these ways, then rerun `rcb demo`:\n"
+        "  RCB_CORPORA=/path/to/corpora rcb demo    (or rcb demo demo.corpora_root=/path/to/corpora): a folder "
+        "holding librispeech-sample/, aishell-sample/, fsdd/, robocall-transcripts/, noise/\n"
+        f"  ln -s /path/to/corpora {DEFAULT_DIR}    (link an existing copy into the repository root)\n"
+        "  rcb corpus download name=dev-sample    (resumable; add mirror=URL, e.g. mirror=file:///path/to/mirror, "
+        "or set RCB_MIRROR, for a copy of raw.githubusercontent.com laid out as OWNER/REPO/COMMIT/PATH)"
+    )
+
+
+def fetch_sources(d: DictConfig, missing: list[str], console: Console) -> None:
+    """Download the development-sample parts absent from ./corpora, or stop with :func:`offline_help`."""
+    from .corpus.dev_sample import PARTS, UPSTREAM, plan_bytes
+    from .corpus.download import download_into
+
+    root = Path(DEFAULT_DIR)
+    have = {p.subdir for p in PARTS.values()}
+    unknown = [m for m in missing if m not in have]
+    if unknown:
+        raise RcbError(offline_help(f"./{DEFAULT_DIR} lacks {', '.join(unknown)}, which the development sample "
+                                    "does not provide (see `rcb corpus download --help` for the official archives)."))  # fmt: skip
+    parts = [n for n, p in PARTS.items() if not (root / p.subdir).exists()]
+    files, size = plan_bytes(parts)
+    what = f"{len(parts)} folders, {files:,} files, {size / 1e6:.0f} MB"
+    if not d.download:
+        raise RcbError(offline_help(f"./{DEFAULT_DIR} lacks {', '.join(missing)} (demo.download=false: the "
+                                    f"development sample, {what}, is not fetched)."))  # fmt: skip
+    console.print(f"./{DEFAULT_DIR} lacks {', '.join(missing)}: downloading the development sample ({what}) "
+                  f"from {d.mirror or UPSTREAM} at pinned commits into ./{DEFAULT_DIR}; every file is "
+                  "sha256-checked and an interrupted download resumes (demo.download=false stops instead)",
+                  highlight=False)  # fmt: skip
+    created = not root.exists() and not root.is_symlink()
+    try:
+        download_into(parts, root, d.mirror or None)
+    except RcbError as e:
+        if created and root.is_dir() and not any(root.iterdir()):
+            root.rmdir()  # nothing arrived: leave no empty ./corpora that would look like a corpora root
+        raise RcbError(offline_help(f"Could not download the development sample: {e}")) from e
 
 
 def recipe_overrides(d: DictConfig, recipes: DictConfig, name: str) -> tuple[str, list[str]]:
