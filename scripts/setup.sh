@@ -9,6 +9,7 @@ for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); d
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  echo "setup.sh: apt-get install ${missing[*]}"
+  $SUDO apt-get install -y -q "${missing[@]}"
 fi
 python -m pip install -q -e ".[tts,slurm,dev,torch,train]"

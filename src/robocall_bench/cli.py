@@ -40,8 +40,9 @@ VERBS: dict[str, tuple[str, str]] = {
     ),
     "leaderboard": (
         "robocall_bench.leaderboard.cli",
-        "leaderboard entries; subverbs: validate entry=DIR, build [check=true], reproduce entry=DIR corpus=DIR, "
-        "entry run=RUN_DIR (an entry from a training run)",
+        "leaderboard entries; subverbs: validate entry=DIR, build [check=true], "
+        "reproduce entry=DIR corpus=DIR confirm=true (sandboxed re-run), entry run=RUN_DIR, "
+        "register corpus=DIR kind=official|example (maintainers)",
     ),
 }
 

@@ -218,7 +218,7 @@ def result_rows(data: dict[str, Any], runs: list[DemoRun]) -> tuple[list[str], l
     rows = []
     for e in (e for e in data["entries"] if e["entry_id"] in secs):
         r = secs[e["entry_id"]]
-        rows.append([str(e["rank"]), e["entry_id"], f"{e['params']:,}",
+        rows.append([str(e["rank"]) if e.get("rank") is not None else "-", e["entry_id"], f"{e['params']:,}",
                      *(eer_cell(e["tracks"].get(t)) for t, _ in TABLE_TRACKS),
                      _g(e.get("cpu_rtf")), _g(e.get("train_samples_per_s")),
                      f"{r.seconds:.0f}" + (" (reused)" if r.reused else "")])  # fmt: skip

@@ -18,7 +18,9 @@ HELP = """usage: rcb corpus [key=value ...]            build (Hydra overrides; -
        rcb corpus audit corpus=DIR [seed=N] [num_workers=N]   shortcut audit (prints JSON with joint_auc)
        rcb corpus verify corpus=DIR            recheck protocol and audio sha256
        rcb corpus merge corpus=DIR [inputs=[SHARD_DIR,...]]   join shards into protocol + manifest
-       rcb corpus download name=NAME [root=DIR] [mirror=URL]  fetch an official source archive
+       rcb corpus download name=NAME [root=DIR] [mirror=URL]  fetch sources: dev-sample (all of
+         librispeech-sample aishell-sample fsdd-recordings robocall-transcripts noise), or the official
+         librispeech-dev-clean | librispeech-test-clean | fsdd archives; mirror= or $RCB_MIRROR for a copy
        rcb corpus export corpus=DIR [out=DIR]  Hugging Face DatasetDict -> parquet + dataset card
 
 build keys: preset=tiny|mini|full out=DIR seed=N corpora_root=DIR num_workers=N shard=i/n audit=true|false
