@@ -45,7 +45,7 @@ class LongAudio:
     window_s: float = 10.0
     hop_s: float = 10.0
     combine: str = "mean"
-    batch_s: float = 60.0
+    batch_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.max_s is None:
