@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 import torch
@@ -193,3 +194,46 @@ def test_training_does_not_resume_from_a_planted_checkpoint(corpus, victim, tmp_
     with pytest.raises(RcbError, match=r"last\.ckpt: model\.lfcc\._target_ 'pathlib\.Path\.write_text'"):
         fit(cfg, run_dir, load_corpus(corpus), Console(quiet=True))
     assert v.read_text() == ORIGINAL
+
+
+# ------------------------------------------------------------------------- pretrained paths
+
+
+def _w2v_checkpoint(tmp_path: Path, with_config: bool) -> tuple[Path, Path, torch.nn.Module]:
+    """A fine-tuned tiny wav2vec2 checkpoint whose model config names a local ``pretrained`` folder."""
+    transformers = pytest.importorskip("transformers")
+    from robocall_bench.models.wav2vec2 import Wav2Vec2Detector
+    from robocall_bench.training.module import DetectorModule
+    from robocall_bench.training.preprocess import Preprocess
+    from test_models import TINY_W2V
+
+    torch.manual_seed(0)
+    folder = tmp_path / "w2v"
+    transformers.Wav2Vec2Model(transformers.Wav2Vec2Config(**TINY_W2V)).save_pretrained(folder)
+    model = Wav2Vec2Detector(pretrained=str(folder)).eval()
+    cfg = {"_target_": "robocall_bench.models.wav2vec2.Wav2Vec2Detector", "pretrained": str(folder)}
+    ck: dict = {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}
+    meta = {"model": cfg, "preprocess": Preprocess().to_dict(), "corpus": {}}
+    DetectorModule(model, {"lr": 1e-3}, 1, meta=meta).on_save_checkpoint(ck)  # what `rcb train` stores
+    if not with_config:
+        del ck["rcb"]["backbone_config"]
+    path = tmp_path / "w2v.ckpt"
+    torch.save(ck, path)
+    return path, folder, model
+
+
+def test_scoring_rebuilds_a_pretrained_backbone_from_the_checkpoint_not_from_its_path(tmp_path, wav):
+    path, folder, model = _w2v_checkpoint(tmp_path, with_config=True)
+    shutil.rmtree(folder)  # the path the checkpoint names is gone: scoring must not need it
+    scorer = load_scorer(path, "cpu")
+    x = torch.from_numpy(voice(16000, 1.0))[None]
+    lengths = torch.tensor([x.shape[1]])
+    with torch.no_grad():
+        want = model(x, lengths)
+    np.testing.assert_allclose(scorer.score_padded(x, lengths), (want[:, 1] - want[:, 0]).numpy(), atol=1e-5)
+
+
+def test_a_checkpoint_naming_a_pretrained_path_without_its_config_is_refused(tmp_path, wav):
+    path, _folder, _ = _w2v_checkpoint(tmp_path, with_config=False)
+    with pytest.raises(RcbError, match="carries no backbone_config"):
+        load_scorer(path, "cpu")

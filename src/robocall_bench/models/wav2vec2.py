@@ -13,6 +13,7 @@ included, so their conv encoder runs item by item on the unpadded audio.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,6 +101,10 @@ class SSLBackbone(nn.Module):
             for layer in self.model.encoder.layers:
                 layer.register_forward_pre_hook(_hook_in, with_kwargs=True)
                 layer.register_forward_hook(_hook_out)
+
+    def backbone_config(self) -> dict[str, Any]:
+        """The full ``Wav2Vec2Config`` as plain JSON types: rebuilds this architecture without ``pretrained``."""
+        return json.loads(json.dumps(self.model.config.to_dict(), default=str))
 
     def train(self, mode: bool = True) -> SSLBackbone:
         super().train(mode)

@@ -115,3 +115,7 @@ class DetectorModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["rcb"] = {**self.meta, "kind": "torch", "global_step": int(self.global_step)}
+        backbone = getattr(self.model, "backbone", None)
+        if callable(getattr(backbone, "backbone_config", None)):
+            # Scoring rebuilds the architecture from this, never from `pretrained` (see scoring.py).
+            checkpoint["rcb"]["backbone_config"] = backbone.backbone_config()

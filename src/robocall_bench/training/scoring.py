@@ -160,6 +160,7 @@ def load_scorer(path: str | os.PathLike, device: str = "auto", which: str = "bes
     ck_model = dict(meta.get("model") or {})
     if run_cfg is not None and isinstance(run_cfg.get("model"), dict):
         check_same_model(ckpt_path, ck_model, run_cfg["model"], f"{Path(path)}/config.yaml")
+    ck_model = without_pretrained(ck_model, meta, ckpt_path)
     model = build_model(ck_model, f"checkpoint {ckpt_path}")
     pre = Preprocess.from_dict(meta.get("preprocess"))
     dev = pick_device(device)
@@ -181,6 +182,25 @@ def load_scorer(path: str | os.PathLike, device: str = "auto", which: str = "bes
     else:
         model = load_fitted(model, ck, ckpt_path)
     return Scorer(model, kind, pre, meta, ckpt_path, dev)
+
+
+def without_pretrained(ck_model: dict[str, Any], meta: dict[str, Any], ckpt_path: Path) -> dict[str, Any]:
+    """The model config to rebuild a checkpoint's architecture with no ``pretrained`` load.
+
+    A checkpoint holds every weight, so the backbone is built from the full config saved beside
+    them (``backbone_config``): a checkpoint someone hands us cannot make scoring read a local
+    path or fetch a hub id, and a fine-tuned wav2vec2 scores offline.
+    """
+    if not ck_model.get("pretrained"):
+        return ck_model
+    bc = meta.get("backbone_config")
+    if not isinstance(bc, dict) or not bc:
+        raise RcbError(
+            f"{ckpt_path}: the model names pretrained={str(ck_model['pretrained'])[:200]!r} but the checkpoint "
+            "carries no backbone_config; scoring does not load weights a checkpoint points at. Re-save it "
+            "with this version of `rcb train` (resume the run for one step), which stores the config."
+        )
+    return {**ck_model, "pretrained": None, "config": bc}
 
 
 def load_fitted(model: Any, ck: dict[str, Any], ckpt_path: Path) -> Any:
