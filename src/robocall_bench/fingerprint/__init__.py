@@ -1,0 +1,1 @@
+"""Audio fingerprints for the campaign track: landmark hashes and an inverted index."""
