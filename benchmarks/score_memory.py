@@ -48,10 +48,10 @@ def make_checkpoint(name: str, path: Path) -> None:
     from omegaconf import OmegaConf
 
     from robocall_bench.config import config_dir
+    from robocall_bench.inference.checkpoint import atomic_torch_save
+    from robocall_bench.inference.preprocess import Preprocess
+    from robocall_bench.inference.scoring import is_torch_model
     from robocall_bench.models import build_model
-    from robocall_bench.training.checkpoint import atomic_torch_save
-    from robocall_bench.training.preprocess import Preprocess
-    from robocall_bench.training.scoring import is_torch_model
 
     cfg = OmegaConf.to_container(OmegaConf.load(config_dir() / "model" / f"{name}.yaml"), resolve=True)
     torch.manual_seed(0)
@@ -103,7 +103,7 @@ def main(argv: list[str]) -> None:
     try:
         ckpt = tmp / f"{name}.ckpt"
         make_checkpoint(name, ckpt)
-        base, _, _ = peak_rss([sys.executable, "-c", "import robocall_bench.training.score_cli"])
+        base, _, _ = peak_rss([sys.executable, "-c", "import robocall_bench.inference.score_cli"])
         print(f"model {name}; import baseline (python + torch + rcb score modules): {base:.0f} MB")
         print("| call | mode | peak RSS | wall | RTF |\n|---|---|---|---|---|")
         runs = [(m, "windowed", []) for m in minutes] + [

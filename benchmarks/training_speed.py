@@ -28,11 +28,11 @@ import torch
 from omegaconf import OmegaConf
 
 from robocall_bench.config import config_dir
+from robocall_bench.inference.preprocess import Preprocess
+from robocall_bench.inference.scoring import build_model, is_torch_model, pick_device
 from robocall_bench.training.data import Item, TrainDataset
 from robocall_bench.training.datamodule import RcbDataModule
 from robocall_bench.training.module import DetectorModule
-from robocall_bench.training.preprocess import Preprocess
-from robocall_bench.training.scoring import build_model, is_torch_model, pick_device
 
 SKIP = {"wav2vec2_base"}
 MIN_RATIO = 3.0

@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from robocall_bench.training.preprocess import Preprocess
+from robocall_bench.inference.preprocess import Preprocess
 from test_train_support import TINY_MODEL, TinyDetector
 
 

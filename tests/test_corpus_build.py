@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from robocall_bench.config import compose
+from robocall_bench.contract import PROTOCOL_COLUMNS, read_protocol, sha256_file
 from robocall_bench.corpus.build import build
 from robocall_bench.corpus.merge import merge
-from robocall_bench.corpus.protocol import COLUMNS, read_protocol, sha256_file
 from robocall_bench.corpus.verify import verify
 from robocall_bench.errors import RcbError
 
@@ -38,8 +38,8 @@ def tiny(corpora_root, tmp_path_factory) -> Path:
 
 
 def test_outputs_and_protocol(tiny):
-    rows = read_protocol(tiny)
-    assert list(rows[0]) == list(COLUMNS)
+    rows = read_protocol(tiny).rows()
+    assert list(rows[0]) == list(PROTOCOL_COLUMNS)
     assert 30 <= len(rows) <= 60
     labels = [r["label"] for r in rows]
     assert labels.count("human") == labels.count("robocall")
@@ -81,7 +81,7 @@ def test_resume_skips_finished_and_ignores_partial_files(corpora_root, tiny, tmp
 
     out = tmp_path / "resume"
     shutil.copytree(tiny, out)
-    rows = read_protocol(out)
+    rows = read_protocol(out).rows()
     victim = out / rows[0]["path"]
     victim.unlink()
     (victim.parent / f".{victim.name}.abc.tmp").write_bytes(b"half")  # what a killed write leaves
@@ -172,7 +172,7 @@ def test_verify_fails_on_extra_audio_file(tiny, tmp_path):
 
     out = tmp_path / "extra"
     shutil.copytree(tiny, out)
-    row = read_protocol(out)[0]
+    row = read_protocol(out).rows()[0]
     stray = out / "audio" / row["split"] / "stray.flac"
     shutil.copy(out / row["path"], stray)  # a valid FLAC that no protocol row names
     ok, text = _verify_text(out)
@@ -191,7 +191,7 @@ def test_rebuild_rerenders_a_corrupt_flac_verify_flagged(corpora_root, tiny, tmp
 
     out = tmp_path / "corrupt"
     shutil.copytree(tiny, out)
-    victim = out / read_protocol(out)[3]["path"]
+    victim = out / read_protocol(out).rows()[3]["path"]
     good = victim.read_bytes()
     victim.write_bytes(good[:200] + bytes(len(good) - 200))  # same size, zeroed audio frames
     ok, text = _verify_text(out)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from robocall_bench.cli import main
+from robocall_bench.contract import read_protocol, sha256_file
 from robocall_bench.evaluation.core import compute_metrics
-from robocall_bench.evaluation.protocol import read_protocol, sha256_file
 from test_eval_fixtures import make_corpus, write_scores
 
 KEYS = ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from robocall_bench.evaluation.protocol import COLUMNS, read_protocol
+from robocall_bench.contract import protocol_text, read_protocol
 
 SEEN_SYSTEMS = ("piper-joe", "espeak-en-f1")
 UNSEEN_SYSTEM = "espeak-cmn-f2"
@@ -90,7 +90,7 @@ def make_corpus(
     n_per_split = n_per_split or {"train": 20, "dev": 20, "eval": 60}
     root.mkdir(parents=True, exist_ok=True)
     rows = _rows(seed, n_per_split)
-    text = "\t".join(COLUMNS) + "\n" + "".join("\t".join(r[c] for c in COLUMNS) + "\n" for r in rows)
+    text = protocol_text(rows)
     (root / "protocol.tsv").write_text(text, encoding="utf-8")
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     manifest = {"name": "robocall-bench", "version": version, "protocol_sha256": sha, "seed": seed}

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robocall_bench.contract import read_protocol, read_scores
 from robocall_bench.errors import RcbError
-from robocall_bench.evaluation.protocol import read_protocol
-from robocall_bench.evaluation.scorefile import read_scores
 from test_eval_fixtures import make_corpus, write_scores
 
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from robocall_bench.cli import main
+from robocall_bench.contract import read_protocol
 from robocall_bench.errors import RcbError
-from robocall_bench.evaluation.protocol import read_protocol
 from robocall_bench.leaderboard.from_run import default_entry_id, entry_from_run, train_rate
 from robocall_bench.leaderboard.validate import LeaderboardConfig
 from robocall_bench.training.run import train

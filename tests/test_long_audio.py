@@ -19,9 +19,9 @@ import soundfile as sf
 
 from robocall_bench import cli
 from robocall_bench.errors import RcbError
-from robocall_bench.training.longaudio import LongAudio, window_starts
-from robocall_bench.training.score_cli import score
-from robocall_bench.training.scoring import load_scorer, score_paths
+from robocall_bench.inference.longaudio import LongAudio, window_starts
+from robocall_bench.inference.score_cli import score
+from robocall_bench.inference.scoring import load_scorer, score_paths
 from score_support import tiny_checkpoint, voice, write_long
 from test_train_support import HERE
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from robocall_bench.cli import main
+from robocall_bench.contract import read_protocol
 from robocall_bench.evaluation.core import CostModel, compute_metrics
-from robocall_bench.evaluation.protocol import read_protocol
 from test_eval_fixtures import make_corpus, write_scores
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,12 +23,12 @@ from rich.console import Console
 from robocall_bench import cli
 from robocall_bench.config import config_dir
 from robocall_bench.errors import RcbError
+from robocall_bench.inference.checkpoint import read_checkpoint
+from robocall_bench.inference.score_cli import score
+from robocall_bench.inference.scoring import load_scorer
 from robocall_bench.models import allowed_targets, build_model, check_model_config
-from robocall_bench.training.checkpoint import read_checkpoint
 from robocall_bench.training.data import load_corpus
 from robocall_bench.training.engine import fit
-from robocall_bench.training.score_cli import score
-from robocall_bench.training.scoring import load_scorer
 from score_support import tiny_checkpoint, voice
 from test_train_support import tiny_corpus, train_cfg, trained_run
 
@@ -202,9 +202,9 @@ def test_training_does_not_resume_from_a_planted_checkpoint(corpus, victim, tmp_
 def _w2v_checkpoint(tmp_path: Path, with_config: bool) -> tuple[Path, Path, torch.nn.Module]:
     """A fine-tuned tiny wav2vec2 checkpoint whose model config names a local ``pretrained`` folder."""
     transformers = pytest.importorskip("transformers")
+    from robocall_bench.inference.preprocess import Preprocess
     from robocall_bench.models.wav2vec2 import Wav2Vec2Detector
     from robocall_bench.training.module import DetectorModule
-    from robocall_bench.training.preprocess import Preprocess
     from test_models import TINY_W2V
 
     torch.manual_seed(0)

@@ -10,7 +10,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from robocall_bench.config import config_dir
-from robocall_bench.corpus.plan import EVAL_TRACKS, PlanConfig, assign_groups, make_plan
+from robocall_bench.contract import EVAL_TRACKS
+from robocall_bench.corpus.plan import PlanConfig, assign_groups, make_plan
 from robocall_bench.corpus.prepare import load_scripts
 from robocall_bench.errors import RcbError
 from robocall_bench.scripts.templates import split_sentences

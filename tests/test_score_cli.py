@@ -11,9 +11,9 @@ import soundfile as sf
 import torch
 
 from robocall_bench import cli
-from robocall_bench.corpus.protocol import read_protocol
+from robocall_bench.contract import read_protocol
 from robocall_bench.errors import RcbError
-from robocall_bench.training.score_cli import errors_path, score
+from robocall_bench.inference.score_cli import errors_path, score
 from test_train_support import tiny_corpus, trained_run
 
 
@@ -88,7 +88,7 @@ def test_window_scores_only_the_first_seconds_and_single_file_input(run, odd_fol
 def test_protocol_input_matches_the_run_scores(run, corpus, tmp_path):
     out = tmp_path / "eval.tsv"
     score(str(run), str(corpus / "protocol.tsv"), str(out), split="eval", track="eval", batch_size=3)
-    ids = [r["utt_id"] for r in read_protocol(corpus) if r["split"] == "eval" and r["track"] == "eval"]
+    ids = [r["utt_id"] for r in read_protocol(corpus).rows() if r["split"] == "eval" and r["track"] == "eval"]
     got, ref = _read(out), _read(run / "scores" / "eval.tsv")
     assert list(got) == ids and got.keys() == ref.keys()
     assert np.allclose([got[u] for u in ids], [ref[u] for u in ids], atol=1e-5)  # batching changes nothing
@@ -107,7 +107,7 @@ def test_protocol_with_missing_audio_lists_the_files(run, corpus, tmp_path):
 
 
 def test_protocol_at_another_sample_rate_is_refused_unless_allowed(run, corpus, tmp_path):
-    rows = read_protocol(corpus)[:4]
+    rows = read_protocol(corpus).rows()[:4]
     (tmp_path / "audio").mkdir()
     lines = ["\t".join(rows[0])]
     for r in rows:

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from robocall_bench import cli
 from robocall_bench.errors import RcbError
-from robocall_bench.training.score_cli import errors_path, score
+from robocall_bench.inference.score_cli import errors_path, score
 from score_support import tiny_checkpoint, voice
 
 SR = 8000

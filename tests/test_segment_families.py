@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from robocall_bench.audio import trim_silence
 from robocall_bench.corpus.features import shortcut_features
-from robocall_bench.corpus.segment import fit_duration, trim_silence
+from robocall_bench.corpus.segment import fit_duration
 from robocall_bench.scripts.base import Script
 from robocall_bench.scripts.families import assign_families, near_duplicate_groups
 

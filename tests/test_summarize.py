@@ -16,9 +16,9 @@ from hydra.core.global_hydra import GlobalHydra
 from robocall_bench.cli import main
 from robocall_bench.config import config_dir
 from robocall_bench.errors import RcbError
+from robocall_bench.inference.checkpoint import read_checkpoint
 from robocall_bench.summarize import find_runs, load_run, summarize
 from robocall_bench.summarize import main as summarize_main
-from robocall_bench.training.checkpoint import read_checkpoint
 from test_train_support import tiny_corpus, trained_run
 
 

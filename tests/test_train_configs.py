@@ -9,11 +9,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from robocall_bench.config import compose, config_dir
+from robocall_bench.inference.preprocess import Preprocess
+from robocall_bench.inference.scoring import build_model, is_torch_model
 from robocall_bench.training.engine import build_augment, trainer_kwargs
 from robocall_bench.training.loggers import build_loggers
-from robocall_bench.training.preprocess import Preprocess
 from robocall_bench.training.sampler import BalancedBatchSampler
-from robocall_bench.training.scoring import build_model, is_torch_model
 
 
 def _names(group: str) -> list[str]:

@@ -13,9 +13,9 @@ import torch
 from rich.console import Console
 
 from robocall_bench.errors import RcbError
+from robocall_bench.inference.preprocess import Preprocess, crop
 from robocall_bench.training.data import load_corpus
 from robocall_bench.training.datamodule import RcbDataModule
-from robocall_bench.training.preprocess import Preprocess, crop
 from robocall_bench.training.run import train
 from robocall_bench.training.sampler import BalancedBatchSampler
 from test_train_support import tiny_corpus, train_cfg

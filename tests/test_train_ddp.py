@@ -23,14 +23,13 @@ from rich.console import Console
 from torch import nn
 
 from robocall_bench.config import compose
-from robocall_bench.evaluation.protocol import read_protocol
-from robocall_bench.evaluation.scorefile import read_scores
+from robocall_bench.contract import read_protocol, read_scores
+from robocall_bench.inference.checkpoint import read_checkpoint
+from robocall_bench.inference.scoring import build_model
 from robocall_bench.models import register_detector
-from robocall_bench.training.checkpoint import read_checkpoint
 from robocall_bench.training.data import load_corpus
 from robocall_bench.training.engine import fit, trainer_kwargs
 from robocall_bench.training.sampler import BalancedBatchSampler
-from robocall_bench.training.scoring import build_model
 from test_train_support import HERE, TinyDetector, tiny_corpus, train_cfg
 
 PLAIN_MODEL = {"_target_": "test_train_ddp.PlainDetector", "name": "plain"}

@@ -12,11 +12,10 @@ import pytest
 import torch
 
 from robocall_bench import cli
+from robocall_bench.contract import read_protocol, read_scores
 from robocall_bench.errors import RcbError
-from robocall_bench.evaluation.protocol import read_protocol
-from robocall_bench.evaluation.scorefile import read_scores
+from robocall_bench.inference.checkpoint import atomic_torch_save, read_checkpoint
 from robocall_bench.training.callbacks import StopAt
-from robocall_bench.training.checkpoint import atomic_torch_save, read_checkpoint
 from robocall_bench.training.run import train
 from test_train_support import TINY_MODEL, tiny_corpus, train_cfg, trained_run
 

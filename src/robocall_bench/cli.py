@@ -27,7 +27,7 @@ VERBS: dict[str, tuple[str, str]] = {
         "train a detector into a run directory: checkpoints, scores, metrics, model card (experiment= corpus=)",
     ),
     "score": (
-        "robocall_bench.training.score_cli",
+        "robocall_bench.inference.score_cli",
         "score audio files, a folder or a protocol.tsv with a trained run (ckpt= input= out= [window=])",
     ),
     "summarize": (

@@ -25,11 +25,12 @@ from rich.table import Table
 from .audio import atomic_write_text
 from .config import compose, config_dir, load_config, print_help_if_asked
 from .console import make_console
+from .contract import early_track
 from .errors import RcbError
 from .paths import DEFAULT_DIR
 
 TABLE_TRACKS = (("eval", "eval"), ("unseen-systems", "unseen systems"), ("unseen-channel", "unseen channel"),
-                ("early-2s", "first 2 s of eval"))  # fmt: skip
+                (early_track(2), "first 2 s of eval"))  # fmt: skip
 
 
 @dataclass

@@ -23,11 +23,11 @@ from rich.table import Table
 
 from .audio import atomic_write_text
 from .console import make_console
+from .contract import early_track, track_order
 from .errors import RcbError
 
 KEYS = {"runs": None, "metric": "eer", "by": [], "out": None}
 PERCENT = {"eer", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct"}
-FIXED_TRACKS = ("dev", "eval", "unseen-systems", "unseen-channel")
 
 
 @dataclass
@@ -67,7 +67,7 @@ def load_run(path: Path) -> RunRecord:
     for track, m in summary.get("tracks", {}).items():
         values[track] = {k: float(v["value"]) for k, v in m.items() if isinstance(v, dict) and "value" in v}
     for sec, m in (summary.get("early") or {}).items():
-        values[f"early-{sec}s"] = {k: float(v["value"]) for k, v in m.items()}
+        values[early_track(float(sec))] = {k: float(v["value"]) for k, v in m.items()}
     seed = cfg.get("seed")
     return RunRecord(
         path, str(cfg.get("name") or path.name), None if seed is None else int(seed), cfg, values
@@ -88,13 +88,6 @@ def mean_std(xs: Sequence[float]) -> dict[str, float | int | None]:
     mean = sum(xs) / n
     std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else None
     return {"mean": mean, "std": std, "n": n}
-
-
-def track_order(tracks: set[str]) -> list[str]:
-    """dev, eval, unseen tracks, then early-<N>s by seconds, then anything else."""
-    early = sorted((t for t in tracks if t.startswith("early-")), key=lambda t: float(t[6:-1]))
-    rest = sorted(tracks - set(FIXED_TRACKS) - set(early))
-    return [t for t in FIXED_TRACKS if t in tracks] + early + rest
 
 
 def summarize(records: list[RunRecord], metrics: Sequence[str], by: Sequence[str] = ()) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from omegaconf import OmegaConf
 
 from .. import __version__
 from ..audio import atomic_write_text
+from ..contract import write_protocol
 from ..errors import RcbError
 from .plan import UttPlan
 from .prepare import Prepared
-from .protocol import to_tsv
 from .render import meta_path
 
 PACKAGES = (
@@ -113,14 +113,11 @@ def assemble(prep: Prepared, out: Path, channel_name: str, extra: dict | None = 
             {**m, "text": u.text, "target_s": u.target_s, "pad_s": list(u.pad_s), "system": u.system}
         )
         files[u.path] = m["sha256"]
-    tsv = to_tsv(rows)
-    atomic_write_text(out / "protocol.tsv", tsv)
+    protocol_sha = write_protocol(out / "protocol.tsv", rows)
     atomic_write_text(
         out / "metadata.jsonl",
         "".join(json.dumps(m, sort_keys=True, ensure_ascii=False) + "\n" for m in metas),
     )
-    import hashlib
-
     skipped_inputs = [{"path": s.path, "reason": s.reason} for s in prep.skipped] + skipped_render
     reasons = Counter(s["reason"].split(" (")[0].split(";")[0] for s in skipped_inputs)  # reason kinds
     manifest = {
@@ -128,7 +125,7 @@ def assemble(prep: Prepared, out: Path, channel_name: str, extra: dict | None = 
         "version": str(prep.cfg.version),
         "preset": str(prep.cfg.preset_name),
         "seed": int(prep.cfg.seed),
-        "protocol_sha256": hashlib.sha256(tsv.encode("utf-8")).hexdigest(),
+        "protocol_sha256": protocol_sha,
         "counts": counts(rows),
         "engines": {sid: eng.version() for sid, eng in sorted(prep.engines.items())},
         "eval_only_systems": sorted(prep.cfg.protocol.eval_only_systems),

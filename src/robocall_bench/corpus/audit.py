@@ -24,9 +24,9 @@ from sklearn.preprocessing import StandardScaler
 
 from ..audio import atomic_write_text
 from ..console import make_console
+from ..contract import LABELS, read_protocol
 from ..errors import RcbError
 from .features import FEATURES, shortcut_features
-from .protocol import read_protocol
 
 
 def _feat(path: str) -> list[float]:
@@ -95,7 +95,7 @@ def run_audit(
     """Audit the corpus in ``corpus``; writes ``audit.json`` there, prints a table and the JSON."""
     console = console or make_console()
     d = Path(corpus)
-    rows = read_protocol(d / "protocol.tsv")
+    rows = read_protocol(d, require=("path",)).rows()
     paths = [str(d / r["path"]) for r in rows]
     with ProcessPoolExecutor(max(1, num_workers)) as ex:
         X = np.array(list(ex.map(_feat, paths, chunksize=32)), dtype=np.float64)
@@ -123,7 +123,7 @@ def run_audit(
     res["n_train"], res["n_eval"] = int(tr.sum()), int(ev.sum())
     means = {
         lab: {k: round(float(v), 4) for k, v in zip(FEATURES, X[ev & (y == i)].mean(axis=0), strict=True)}
-        for i, lab in enumerate(("human", "robocall"))
+        for i, lab in enumerate(LABELS)
     }
     res["eval_feature_means"] = means
     atomic_write_text(d / "audit.json", json.dumps(res, indent=1, sort_keys=True))

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from ..audio import atomic_write_text
+from ..contract import SPLITS
 from ..scripts.ftc import LICENSE as FTC_LICENSE
 
 
@@ -23,9 +24,7 @@ def card_text(manifest: dict, licenses: dict[str, str]) -> str:
         "configs": [
             {
                 "config_name": "default",
-                "data_files": [
-                    {"split": s, "path": f"parquet/{s}.parquet"} for s in ("train", "dev", "eval")
-                ],
+                "data_files": [{"split": s, "path": f"parquet/{s}.parquet"} for s in SPLITS],
             }
         ],
     }
@@ -33,7 +32,7 @@ def card_text(manifest: dict, licenses: dict[str, str]) -> str:
         f"| {s} | {c['split/label'].get(f'{s}/human', 0)} | {c['split/label'].get(f'{s}/robocall', 0)} | "
         f"{c['hours'].get(f'{s}/human', 0) + c['hours'].get(f'{s}/robocall', 0):.2f} | "
         f"{c['human_speakers'].get(s, 0)} | {', '.join(c['systems'].get(s, []))} |"
-        for s in ("train", "dev", "eval")
+        for s in SPLITS
     )
     lic = "\n".join(f"- **{k}**: {v}" for k, v in licenses.items())
     return f"""---

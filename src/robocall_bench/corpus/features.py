@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .segment import frame_db
+from ..audio import frame_db
 
 FEATURES = (
     "duration", "rms_db", "peak_db", "dc_offset", "lead_silence", "trail_silence",

@@ -12,10 +12,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..contract import SPLITS, read_protocol
 from ..errors import RcbError
-from .protocol import read_protocol
-
-SPLITS = ("train", "dev", "eval")
 
 
 def load_dataset_dict(corpus: str | Path, embed_audio: bool = False):
@@ -26,7 +24,7 @@ def load_dataset_dict(corpus: str | Path, embed_audio: bool = False):
     from datasets import Audio, Dataset, DatasetDict, Features, Value
 
     d = Path(corpus).resolve()
-    rows = read_protocol(d / "protocol.tsv")
+    rows = read_protocol(d, require=("path", "duration", "snr_db")).rows()
     if not rows:
         raise RcbError(f"{d}/protocol.tsv has no rows")
     cols = [c for c in rows[0] if c != "path"]

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..contract import EVAL_TRACKS, SPLITS
 from ..errors import RcbError
 from ..scripts.base import Script
 from ..seeding import derive_seed, rng_for
 from ..sources.base import SourceItem
 
-SPLITS = ("train", "dev", "eval")
-EVAL_TRACKS = ("eval", "unseen-systems", "unseen-channel")
 # Characters per second of TTS speech, used only to pick enough script text for a target length.
 CHARS_PER_S = {"en": 14.0, "zh": 4.5}
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import atomic_write_text, write_flac
+from ..audio import atomic_write_text, trim_silence, write_flac
+from ..contract import sha256_file
 from ..errors import BadAudioError, RcbError
 from ..seeding import rng_for
 from ..sources.base import load_item
 from .plan import UttPlan
-from .protocol import sha256_file
-from .segment import cut_at_pause, pad_silence, trim_silence
+from .segment import cut_at_pause, pad_silence
 
 
 @dataclass

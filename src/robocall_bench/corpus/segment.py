@@ -8,27 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FRAME_S = 0.02
-
-
-def frame_db(x: np.ndarray, sr: int, frame_s: float = FRAME_S) -> np.ndarray:
-    """Per-frame RMS level in dB of ``x`` (shape (T,)); returns shape (ceil(T / frame),)."""
-    n = max(1, int(sr * frame_s))
-    pad = (-x.size) % n
-    f = np.pad(x, (0, pad)).reshape(-1, n)
-    return 10.0 * np.log10(np.mean(f.astype(np.float64) ** 2, axis=1) + 1e-12)
-
-
-def trim_silence(x: np.ndarray, sr: int, rel_db: float = 40.0, margin_s: float = 0.05) -> np.ndarray:
-    """Drop leading/trailing frames more than ``rel_db`` below the loudest frame; keeps a margin."""
-    db = frame_db(x, sr)
-    active = np.flatnonzero(db > db.max() - rel_db)
-    if active.size == 0:
-        return x
-    n = int(sr * FRAME_S)
-    a = max(0, active[0] * n - int(margin_s * sr))
-    b = min(x.size, (active[-1] + 1) * n + int(margin_s * sr))
-    return x[a:b]
+from ..audio import FRAME_S, frame_db, trim_silence
 
 
 def cut_at_pause(x: np.ndarray, sr: int, target_s: float, search_s: float = 0.4) -> np.ndarray:

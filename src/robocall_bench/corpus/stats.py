@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..console import make_console
-from .plan import SPLITS
+from ..contract import EVAL_TRACKS, SPLITS
 
 
 def print_stats(manifest: dict, console: Console | None = None) -> None:
@@ -38,7 +38,7 @@ def print_stats(manifest: dict, console: Console | None = None) -> None:
     tr.add_column("human", justify="right")
     tr.add_column("robocall", justify="right")
     tl = c["track/label"]
-    for track in ("eval", "unseen-systems", "unseen-channel"):
+    for track in EVAL_TRACKS:
         tr.add_row(track, str(tl.get(f"{track}/human", 0)), str(tl.get(f"{track}/robocall", 0)))
     console.print(tr)
     console.print(

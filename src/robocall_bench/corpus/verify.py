@@ -10,8 +10,8 @@ from rich.markup import escape
 from rich.progress import track
 
 from ..console import make_console
+from ..contract import read_protocol, sha256_file
 from ..errors import RcbError
-from .protocol import read_protocol, sha256_file
 
 SHOW = 5  # problems printed per kind
 
@@ -54,7 +54,7 @@ def verify(corpus: str | Path, console: Console | None = None) -> bool:
     got = sha256_file(d / "protocol.tsv") if (d / "protocol.tsv").is_file() else "(missing)"
     if got != proto_sha:
         problems.append(f"protocol.tsv sha256 {got[:12]}… != manifest {proto_sha[:12]}…")
-    rows = read_protocol(d / "protocol.tsv")
+    rows = read_protocol(d, require=("path",)).rows()
     listed = {r["path"] for r in rows}
     if listed != set(files):
         problems.append(f"{len(listed ^ set(files))} paths differ between protocol.tsv and manifest files")

@@ -8,8 +8,8 @@ from itertools import pairwise
 
 import numpy as np
 
+from ..contract import Protocol, numeric_column
 from ..errors import RcbError
-from .protocol import Protocol, numeric_column
 
 # Virtual columns derived from numeric ones.
 BUCKETED = {"snr_bucket": ("snr_db", "dB"), "duration_bucket": ("duration", "s")}

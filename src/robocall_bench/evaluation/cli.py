@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from ..config import load_config, print_help_if_asked
+from ..contract import MAX_BAD_LINES
 from ..corpus.options import (
     bool_option,
     float_option,
@@ -22,7 +23,6 @@ from ..errors import RcbError
 from .bootstrap import BootstrapConfig
 from .core import CostModel
 from .run import EvalSpec, evaluate
-from .scorefile import MAX_BAD_LINES
 
 _OUT = Console()
 _ERR = Console(stderr=True)

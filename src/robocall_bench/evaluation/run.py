@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..contract import MAX_BAD_LINES, Protocol, read_protocol, read_scores
 from ..errors import RcbError
 from .bootstrap import BootstrapConfig, bootstrap_metrics
 from .breakdown import breakdown_columns, cluster_ids, conditions
 from .core import CostModel, compute_metrics
-from .protocol import Protocol, read_protocol
-from .scorefile import MAX_BAD_LINES, read_scores
 
 SCHEMA = "robocall-bench/metrics"
 SCHEMA_VERSION = 1

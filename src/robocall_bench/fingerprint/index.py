@@ -96,7 +96,9 @@ class NumpyIndex:
         order = np.argsort(h, kind="stable")  # stable: postings of a hash stay in insertion order
         self._h, self._k, self._t = h[order], k[order], t[order]
         self._tail, self._tail_n = [], 0
-        starts = np.flatnonzero(np.r_[True, self._h[1:] != self._h[:-1]]) if self._h.size else np.zeros(0, int)
+        starts = (
+            np.flatnonzero(np.r_[True, self._h[1:] != self._h[:-1]]) if self._h.size else np.zeros(0, int)
+        )
         self._uh = self._h[starts]
         self._off = np.r_[starts, self._h.size].astype(np.int64)
 

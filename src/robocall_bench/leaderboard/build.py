@@ -12,12 +12,13 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..audio import atomic_write_bytes
+from ..contract import MAIN_TRACK, track_order
 from ..errors import RcbError
 from ..evaluation.core import group, operating_points
 from .integrity import mark_copies
 from .registry import KINDS
 from .render import render_csv, render_readme
-from .schema import MAIN_TRACK, METRICS, early_seconds
+from .schema import METRICS
 from .site import render_site
 from .validate import Board, Checked, LeaderboardConfig, load_board, validate_entry
 
@@ -32,13 +33,6 @@ SELF_REPORTED = ("params", "macs", "cpu_rtf", "train_samples_per_s", "compute")
 def _r(x: float | None) -> float | None:
     # Rounded so the committed outputs do not change with the last bits of a platform's libm.
     return None if x is None else round(float(x), 6)
-
-
-def track_order(tracks: set[str]) -> list[str]:
-    """Main track first, then the unseen tracks, then early-<N>s by seconds."""
-    fixed = [t for t in (MAIN_TRACK, "unseen-systems", "unseen-channel") if t in tracks]
-    early = sorted((t for t in tracks if early_seconds(t) is not None), key=early_seconds)
-    return fixed + early
 
 
 def collect(cfg: LeaderboardConfig) -> tuple[list[Checked], Board]:

@@ -18,12 +18,12 @@ import numpy as np
 import yaml
 
 from ..audio import atomic_write_text, read_audio
+from ..contract import MAIN_TRACK, Protocol, early_track, read_protocol, write_scores
 from ..errors import RcbError
 from ..evaluation.core import compute_metrics
-from ..evaluation.protocol import Protocol, read_protocol
 from ..evaluation.run import git_sha
 from .registry import register_protocol
-from .schema import MAIN_TRACK, SCHEMA_VERSION
+from .schema import SCHEMA_VERSION
 
 FRAME_S, HOP_S = 0.032, 0.010
 EARLY_SECONDS = (2.0,)
@@ -95,15 +95,13 @@ SCORERS: dict[str, tuple[str, Callable[[np.ndarray, int], float], Callable[[], i
 
 def tracks_of(proto: Protocol) -> dict[str, tuple[np.ndarray, float | None]]:
     """{leaderboard track: (row mask over the protocol, seconds or None)} for tracks with both classes."""
-    out = {}
     ev = proto.cols["split"] == "eval"
-    for t in (MAIN_TRACK, "unseen-systems", "unseen-channel"):
-        m = ev & (proto.cols["track"] == t)
-        if m.any() and len(set(proto.cols["label"][m])) == 2:
-            out[t] = (m, None)
+    out: dict[str, tuple[np.ndarray, float | None]] = {
+        t: (ev & (proto.cols["track"] == t), None) for t in proto.eval_tracks()
+    }
     if MAIN_TRACK in out:
         for s in EARLY_SECONDS:
-            out[f"early-{s:g}s"] = (out[MAIN_TRACK][0], s)
+            out[early_track(s)] = (out[MAIN_TRACK][0], s)
     return out
 
 
@@ -123,12 +121,6 @@ def score_tracks(
             audio_s += x.size / sr
         out[track] = (ids, scores)
     return out, cpu_s / max(audio_s, 1e-9)
-
-
-def write_scores(path: Path, ids: np.ndarray, scores: np.ndarray) -> None:
-    """A score file with header, ``repr`` floats so values survive the round trip exactly."""
-    lines = ["utt_id\tscore"] + [f"{u}\t{float(s)!r}" for u, s in zip(ids, scores, strict=True)]
-    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def make_entry(corpus: Path, root: Path, entry_id: str, proto: Protocol) -> Path:

@@ -22,11 +22,10 @@ from omegaconf import OmegaConf
 
 from ..audio import atomic_write_text
 from ..config import config_dir
+from ..contract import LEADERBOARD_TRACK_RE, MAIN_TRACK, early_key, parse_early, read_protocol, track_order
 from ..errors import RcbError
-from ..evaluation.protocol import read_protocol
-from .build import track_order
 from .registry import REGISTRY, install_protocol, load_registry, register_protocol
-from .schema import ENTRY_ID_RE, MAIN_TRACK, SCHEMA_VERSION, TRACK_RE
+from .schema import ENTRY_ID_RE, SCHEMA_VERSION
 from .validate import LeaderboardConfig, validate_entry
 
 REPORTED = ("eer", "min_dcf")
@@ -151,8 +150,9 @@ def reported_metrics(summary: dict[str, Any], tracks: list[str]) -> dict[str, di
     """EER and minDCF per leaderboard track from the run's metrics.json (validate recomputes them)."""
     out: dict[str, dict[str, float]] = {}
     for t in tracks:
-        if t.startswith("early-"):
-            m = (summary.get("early") or {}).get(t[len("early-") : -1])
+        sec = parse_early(t)
+        if sec is not None:
+            m = (summary.get("early") or {}).get(early_key(sec))
         else:
             m = summary.get("tracks", {}).get(t)
         if m:
@@ -178,7 +178,7 @@ def entry_from_run(
     leaderboard such as ``rcb demo``'s; the committed registry is the maintainers'). RcbError when the
     run is unfinished, its corpus changed since, or the corpus is not registered.
     """
-    from ..training.scoring import load_scorer
+    from ..inference.scoring import load_scorer
 
     run = Path(run_dir).expanduser().resolve()
     if not (run / "metrics.json").is_file() or not (run / "scores").is_dir():
@@ -205,7 +205,9 @@ def entry_from_run(
             "maintainers keep with `rcb leaderboard register`"
         )
     _check_protocol(cdir, root, summary.get("corpus", {}).get("protocol_sha256"), register)
-    tracks = track_order({p.stem for p in (run / "scores").glob("*.tsv") if TRACK_RE.match(p.stem)})
+    tracks = track_order(
+        {p.stem for p in (run / "scores").glob("*.tsv") if LEADERBOARD_TRACK_RE.match(p.stem)}
+    )
     if MAIN_TRACK not in tracks:
         raise RcbError(
             f"{run}/scores/{MAIN_TRACK}.tsv is missing: the corpus has no main eval track to submit"

@@ -19,8 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..audio import atomic_write_text
+from ..contract import EVAL_TRACKS, Protocol, read_protocol
 from ..errors import RcbError
-from ..evaluation.protocol import EVAL_TRACKS, Protocol, read_protocol
 from .safeyaml import load_yaml_file
 from .schema import Corpus
 
@@ -122,12 +122,6 @@ def valid_reproduction(
     return rec
 
 
-def protocol_tracks(proto: Protocol) -> list[str]:
-    """The eval-split tracks of ``proto`` that hold both classes, in EVAL_TRACKS order."""
-    ev = proto.cols["split"] == "eval"
-    return [t for t in EVAL_TRACKS if len(set(proto.cols["label"][ev & (proto.cols["track"] == t)])) == 2]
-
-
 def install_protocol(corpus: Path, root: Path) -> Protocol:
     """Copy the corpus's protocol.tsv + manifest.json to ``root/protocols/<name>-<version>/``."""
     proto = read_protocol(corpus)
@@ -164,7 +158,7 @@ def register_protocol(
         name=proto.manifest["name"],
         version=proto.manifest["version"],
         sha256=proto.sha256,
-        tracks=protocol_tracks(proto),
+        tracks=proto.eval_tracks(),
         kind=kind,  # type: ignore[arg-type]
         title=title,
     )

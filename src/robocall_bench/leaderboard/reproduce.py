@@ -17,13 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..contract import read_protocol, read_scores, track_selection
 from ..errors import RcbError
-from ..evaluation.protocol import read_protocol
 from ..evaluation.run import git_sha
-from ..evaluation.scorefile import read_scores
 from . import sandbox
 from .registry import Reproduction, record_reproduction, today
-from .schema import track_selection
 from .validate import LeaderboardConfig, validate_entry
 
 

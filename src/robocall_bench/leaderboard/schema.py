@@ -1,4 +1,4 @@
-"""The entry.yaml schema (pydantic, versioned) and the names of tracks and reportable metrics."""
+"""The entry.yaml schema (pydantic, versioned) and the names of reportable metrics (tracks: ``contract``)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..contract import LEADERBOARD_TRACK_RE
+
 SCHEMA_VERSION = 1
 # Lower-case, no path separators, no leading dot: safe as a directory name and in URLs.
 ENTRY_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]|\.(?!\.)){0,62}[a-z0-9]$|^[a-z0-9]$")
-TRACK_RE = re.compile(r"^(eval|unseen-systems|unseen-channel|early-(?:[1-9][0-9]?)(?:\.[0-9])?s)$")
-MAIN_TRACK = "eval"
 METRICS = ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct")
 MetricName = Literal[
     "eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct"
 ]
-
-
-def track_selection(track: str) -> tuple[str, str]:
-    """(split, protocol track) a leaderboard track scores: early-<N>s tracks reuse the eval track's rows."""
-    return ("eval", MAIN_TRACK) if track.startswith("early-") else ("eval", track)
-
-
-def early_seconds(track: str) -> float | None:
-    """Seconds heard for an ``early-<N>s`` track, else None."""
-    return float(track[len("early-") : -1]) if track.startswith("early-") else None
 
 
 class _Strict(BaseModel):
@@ -94,7 +84,7 @@ class Entry(_Strict):
     @classmethod
     def _reported(cls, v: dict | None) -> dict | None:
         for track, metrics in (v or {}).items():
-            if not TRACK_RE.match(track):
+            if not LEADERBOARD_TRACK_RE.match(track):
                 raise ValueError(f"unknown track {track!r}")
             for name, x in metrics.items():
                 if not math.isfinite(x):

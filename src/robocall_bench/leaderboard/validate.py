@@ -9,24 +9,22 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from ..contract import LEADERBOARD_TRACK_RE, MAIN_TRACK, Protocol, read_protocol, read_scores, track_selection
 from ..errors import RcbError
 from ..evaluation.bootstrap import BootstrapConfig
 from ..evaluation.breakdown import cluster_ids
 from ..evaluation.core import CostModel
-from ..evaluation.protocol import Protocol, read_protocol
 from ..evaluation.run import EvalSpec, score_block
-from ..evaluation.scorefile import read_scores
 from .registry import (
     REGISTRY,
     Registry,
     Reproduction,
     load_registry,
     load_reproduced,
-    protocol_tracks,
     valid_reproduction,
 )
 from .safeyaml import load_yaml_file
-from .schema import ENTRY_ID_RE, MAIN_TRACK, TRACK_RE, Corpus, Entry, track_selection
+from .schema import ENTRY_ID_RE, Corpus, Entry
 
 ALLOWED_TOP = {"entry.yaml", "README.md", "scores"}
 
@@ -139,8 +137,8 @@ def _protocol_problem(d: Path, p: Protocol, reg: Registry, root: Path) -> str | 
             f"{d}/protocol.tsv sha256 {p.sha256[:12]} is not the registered {row.sha256[:12]} of {name} "
             f"{version}: restore the registered protocol (an edited answer key is refused)"
         )
-    if protocol_tracks(p) != row.tracks:
-        return f"{d}: tracks {protocol_tracks(p)} differ from the registered {row.tracks} of {name} {version}"
+    if p.eval_tracks() != row.tracks:
+        return f"{d}: tracks {p.eval_tracks()} differ from the registered {row.tracks} of {name} {version}"
     if d.name != f"{name}-{version}":
         return f"{d}: name the folder {name}-{version} (the corpus it holds)"
     return None
@@ -173,7 +171,7 @@ def _layout(entry_dir: Path, cfg: LeaderboardConfig, c: Checked) -> list[Path]:
     scores = []
     for rel in sorted(files):
         if rel.parent == Path("scores"):
-            if rel.suffix != ".tsv" or not TRACK_RE.match(rel.stem):
+            if rel.suffix != ".tsv" or not LEADERBOARD_TRACK_RE.match(rel.stem):
                 c.errors.append(
                     f"{rel}: unknown track file; name it scores/<track>.tsv with track in eval, "
                     "unseen-systems, unseen-channel, early-<N>s"

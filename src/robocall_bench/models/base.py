@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..contract import LABELS
+
 SAMPLE_RATE = 16000
-CLASSES = ("human", "robocall")  # logit order
+CLASSES = LABELS  # logit order: the protocol's labels, human = 0, robocall = 1
 
 
 class Detector(nn.Module):

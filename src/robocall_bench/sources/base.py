@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..audio import CLIP_FRACTION, MIN_SECONDS, check_audio, clipping_rate, read_audio, resample
-from ..corpus.segment import trim_silence
+from ..audio import CLIP_FRACTION, MIN_SECONDS, check_audio, clipping_rate, read_audio, resample, trim_silence
 from ..errors import BadAudioError, SourceMissingError
 from .text import check_encoding, read_text
 

@@ -10,8 +10,8 @@ import lightning.pytorch as pl
 import numpy as np
 
 from ..evaluation.core import compute_metrics
-from .preprocess import Preprocess
-from .scoring import Scorer, score_paths
+from ..inference.preprocess import Preprocess
+from ..inference.scoring import Scorer, score_paths
 
 
 class RunCheckpoints(pl.Callback):

@@ -1,4 +1,4 @@
-"""Corpus rows, datasets and collation for training and dev/eval scoring.
+"""Corpus rows, the training dataset and its collation (dev/eval scoring reads through ``inference.evaldata``).
 
 A training item is addressed by ``(row, seed)``: the batch sampler draws the seed from
 (run seed, data epoch, position), so the crop and augmentation of every sample are fixed by the
@@ -11,7 +11,6 @@ the one clear line even when a DataLoader worker re-raises it in the main proces
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,11 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
-from ..corpus.protocol import read_protocol
+from ..contract import LABEL_IDS, read_protocol
 from ..errors import RcbError
-from .longaudio import LongAudio, LongFile
-from .preprocess import Preprocess, crop, first_seconds
+from ..inference.evaldata import pad_batch, read_mono
+from ..inference.preprocess import Preprocess, crop
 
-LABEL_IDS = {"human": 0, "robocall": 1}
 SHOW = 5  # offenders listed in an error message
 
 
@@ -82,17 +80,13 @@ def load_corpus(root: str | Path, check_files: bool = True) -> Corpus:
         raise RcbError(
             f"corpus {d} not found; build one with `rcb corpus preset=tiny out={d}` or fix corpus="
         )
-    rows = read_protocol(d / "protocol.tsv")
-    if not rows:
+    proto = read_protocol(d, require=("path",))
+    if not len(proto):
         raise RcbError(f"{d}/protocol.tsv has no rows; rebuild the corpus")
-    try:
-        manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        manifest = {}
     items = [
-        Item(r["utt_id"], str(d / r["path"]), LABEL_IDS[r["label"]], r["split"], r.get("track") or r["split"],
+        Item(r["utt_id"], str(d / r["path"]), LABEL_IDS[r["label"]], r["split"], r["track"],
              float(r.get("duration") or 0.0))
-        for r in rows
+        for r in proto.rows()
     ]  # fmt: skip
     if check_files:
         missing = [i.path for i in items if not Path(i.path).is_file()]
@@ -103,50 +97,7 @@ def load_corpus(root: str | Path, check_files: bool = True) -> Corpus:
                 "out= to finish it, or `rcb corpus verify corpus=DIR`."
             )
     sr = int(sf.info(items[0].path).samplerate) if check_files else 0
-    return Corpus(d, items, manifest, sr)
-
-
-class CorpusAudioError(RcbError):
-    """A corpus file that was fine when training started cannot be used now.
-
-    A DataLoader worker re-raises an exception in the main process as ``type(e)(text)``, the text
-    being "Caught ... in DataLoader worker process N. Original Traceback ...: <message>"; the
-    constructor keeps only <message>, so ``rcb train`` prints one line, not a worker traceback.
-    """
-
-    def __init__(self, message: str) -> None:
-        tag = f"{type(self).__name__}: "
-        if message.startswith("Caught ") and "Original Traceback" in message and tag in message:
-            message = message[message.rindex(tag) + len(tag) :].strip()
-        super().__init__(message)
-
-
-def _corpus_root(path: str) -> str:
-    """The folder holding ``protocol.tsv`` above ``path`` (for the fix in a message), else its folder."""
-    for d in Path(path).parents:
-        if (d / "protocol.tsv").is_file():
-            return str(d)
-    return str(Path(path).parent)
-
-
-def read_mono(path: str, expected_sr: int | None = None) -> tuple[np.ndarray, int]:
-    """Read corpus audio ``path`` as float32 mono (T,); CorpusAudioError when it is unreadable now
-    (deleted or replaced during the run) or its rate is not ``expected_sr``."""
-    try:
-        x, sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as e:
-        why = str(e).replace("\n", " ")
-        raise CorpusAudioError(
-            f"{path}: corpus audio cannot be read any more ({why}). The corpus changed during training: "
-            f"run `rcb corpus verify corpus={_corpus_root(path)}` and rebuild it (rerun `rcb corpus` with the "
-            "same out=), then rerun the same `rcb train` command to resume from the last checkpoint."
-        ) from None
-    if expected_sr and sr != expected_sr:
-        raise CorpusAudioError(
-            f"{path}: sample rate {sr} Hz, but the corpus audio is {expected_sr} Hz. A corpus must have one "
-            "rate (narrowband 8000 or wideband 16000): rebuild it or remove the stray file."
-        )
-    return (x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]), int(sr)
+    return Corpus(d, items, proto.manifest, sr)
 
 
 class TrainDataset(Dataset):
@@ -184,74 +135,8 @@ class TrainDataset(Dataset):
         return self.pre(x, sr), it.label
 
 
-class EvalDataset(Dataset):
-    """Whole rows or their first ``window`` seconds: ``ds[i] -> (i, wave (T,) | LongFile | None, error
-    or None, seconds)``.
-
-    Unreadable audio is returned as an error string, never raised, so one bad file does not stop
-    scoring. ``max_s`` caps very long inputs, ``None`` = no cap. With ``long`` (on unless
-    ``long.max_s`` is None), audio longer than ``long.max_s`` is not read here: the item is a
-    :class:`LongFile` for windowed scoring (see longaudio.py), so no read exceeds ``long.max_s``
-    seconds (+1 frame, which tells a header that understates the length).
-    """
-
-    def __init__(
-        self,
-        paths: list[str],
-        pre: Preprocess,
-        window: float | None = None,
-        max_s: float | None = None,
-        long: LongAudio | None = None,
-    ) -> None:
-        self.paths, self.pre = paths, pre
-        lim = [s for s in (window, max_s) if s is not None]
-        self.limit = min(lim) if lim else None
-        self.long = long if long is not None and long.max_s is not None else None
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> tuple[int, np.ndarray | LongFile | None, str | None, float]:
-        p = self.paths[i]
-        try:
-            info = sf.info(p)  # the header only
-            stop = None if self.limit is None else max(1, round(self.limit * info.samplerate))
-            if self.long is not None:
-                most = round(self.long.max_s * info.samplerate)  # type: ignore[operator]
-                if min(info.frames, stop or info.frames) > most:
-                    return i, LongFile(p, int(info.samplerate), stop), None, 0.0
-                if stop is None or stop > most:
-                    stop = most + 1
-            x, sr = sf.read(p, dtype="float32", always_2d=True, stop=stop)
-        except Exception as e:  # libsndfile raises several types for corrupt/unknown files
-            return i, None, f"unreadable audio: {e}".replace("\n", " ").replace("\t", " "), 0.0
-        if self.long is not None and x.shape[0] > round(self.long.max_s * sr):  # type: ignore[operator]
-            limit = None if self.limit is None else max(1, round(self.limit * sr))
-            return i, LongFile(p, int(sr), limit), None, 0.0  # the header understated the length
-        if x.shape[0] == 0:
-            return i, None, "empty audio (0 samples)", 0.0
-        if not np.all(np.isfinite(x)):
-            return i, None, "audio contains NaN or Inf samples", 0.0
-        x = first_seconds(x, sr, self.limit)
-        return i, self.pre(x, sr), None, x.shape[0] / sr
-
-
 def collate_train(batch: list[tuple[np.ndarray, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """-> wave (B, T_max) float32 zero-padded, lengths (B,) int64, labels (B,) int64."""
     waves, labels = zip(*batch, strict=True)
     wave, lengths = pad_batch(list(waves))
     return wave, lengths, torch.tensor(labels, dtype=torch.int64)
-
-
-def collate_eval(batch: list) -> list:
-    """Identity: scoring groups readable items itself (errors and lengths differ per item)."""
-    return batch
-
-
-def pad_batch(waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """List of (T_i,) arrays -> (wave (B, max T_i) zero-padded float32, lengths (B,) int64)."""
-    lengths = torch.tensor([w.size for w in waves], dtype=torch.int64)
-    out = torch.zeros(len(waves), int(lengths.max()) if waves else 0, dtype=torch.float32)
-    for k, w in enumerate(waves):
-        out[k, : w.size] = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
-    return out, lengths

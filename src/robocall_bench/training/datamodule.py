@@ -7,8 +7,8 @@ from typing import Any
 
 import lightning.pytorch as pl
 
+from ..inference.preprocess import Preprocess
 from .data import Item, TrainDataset, collate_train
-from .preprocess import Preprocess
 from .sampler import BalancedBatchSampler, ResumableLoader
 
 

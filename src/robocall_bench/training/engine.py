@@ -21,15 +21,15 @@ from rich.console import Console
 
 from .. import __version__
 from ..errors import RcbError
+from ..inference.checkpoint import AtomicCheckpointIO, check_same_model, read_checkpoint
+from ..inference.preprocess import Preprocess
+from ..inference.scoring import build_model, is_torch_model
 from .callbacks import RunCheckpoints, Throughput
-from .checkpoint import AtomicCheckpointIO, check_same_model, read_checkpoint
 from .data import Corpus, Item
 from .datamodule import RcbDataModule, steps_for_epochs
 from .gmm import fit_fitted_model
 from .loggers import build_loggers
 from .module import DetectorModule, NonFiniteLossError
-from .preprocess import Preprocess
-from .scoring import build_model, is_torch_model
 
 # trainer config keys passed straight to lightning.Trainer
 TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "accumulate_grad_batches",

@@ -13,10 +13,11 @@ from rich.console import Console
 
 from ..errors import RcbError
 from ..evaluation.core import compute_metrics
-from .checkpoint import atomic_torch_save
-from .data import Item, read_mono
-from .preprocess import Preprocess, crop
-from .scoring import Scorer, score_paths
+from ..inference.checkpoint import atomic_torch_save
+from ..inference.evaldata import read_mono
+from ..inference.preprocess import Preprocess, crop
+from ..inference.scoring import Scorer, score_paths
+from .data import Item
 
 
 def saved_bytes(model: Any) -> tuple[bytes, str]:

@@ -16,11 +16,11 @@ from rich.table import Table
 from ..audio import atomic_write_text
 from ..errors import RcbError
 from ..evaluation.report import fmt
+from ..inference.scoring import load_scorer
 from .card import pct, write_card
 from .data import load_corpus
 from .engine import fit
 from .rundir import evaluate_run, score_run
-from .scoring import load_scorer
 
 
 def train(

@@ -12,18 +12,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..audio import atomic_write_text
+from ..contract import (
+    MAIN_TRACK,
+    early_key,
+    early_track,
+    is_early,
+    parse_early,
+    track_selection,
+    write_scores,
+)  # fmt: skip
 from ..errors import RcbError
 from ..evaluation.bootstrap import BootstrapConfig
 from ..evaluation.report import write_outputs
 from ..evaluation.run import HEADLINE, EvalSpec, evaluate
+from ..inference.scoring import Scorer, score_paths
 from .data import Corpus, Item
-from .scoring import Scorer, score_paths
-
-
-def write_scores(path: Path, ids: list[str], scores: np.ndarray) -> None:
-    """``utt_id<TAB>score`` lines with a header, written atomically."""
-    lines = ["utt_id\tscore", *(f"{u}\t{float(s)!r}" for u, s in zip(ids, scores, strict=True))]
-    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def score_set(scorer: Scorer, items: list[Item], window: float | None, cfg: DictConfig, progress: Progress,
@@ -59,8 +62,8 @@ def score_run(
     out: dict[str, Path] = {}
     sets = [("dev", corpus.select("dev"), None)]
     sets += [(t, corpus.select("eval", t), None) for t in corpus.tracks("eval")]
-    main = corpus.select("eval", "eval") or corpus.select("eval")
-    sets += [(f"early-{float(n):g}s", main, float(n)) for n in (cfg.score.get("early_seconds") or [])]
+    main = corpus.select("eval", MAIN_TRACK) or corpus.select("eval")
+    sets += [(early_track(n), main, float(n)) for n in (cfg.score.get("early_seconds") or [])]
     window = cfg.data.get("eval_window_s")
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*cols, console=console, transient=True) as progress:
@@ -86,19 +89,19 @@ def evaluate_run(cfg: DictConfig, run_dir: Path, corpus: Corpus, files: dict[str
     e = cfg.eval
     boot = BootstrapConfig(n=int(e.bootstrap_n), seed=int(e.get("bootstrap_seed", 0)))
     protocol = corpus.root / "protocol.tsv"
-    early = {float(k[len("early-") : -1]): str(p) for k, p in files.items() if k.startswith("early-")}
+    early = {s: str(p) for k, p in files.items() if (s := parse_early(k)) is not None}
     summary: dict[str, Any] = {"tracks": {}, "skipped": {}}
     for track, path in files.items():
-        if track.startswith("early-"):
+        if is_early(track):
             continue
-        split = "dev" if track == "dev" else "eval"
+        split, ptrack = track_selection(track)
         spec = EvalSpec(
             protocol=protocol,
             scores=path,
             split=split,
-            track=None if split == "dev" else track,
+            track=ptrack,
             dev_scores=None if split == "dev" else files["dev"],
-            early=early if track == "eval" else {},
+            early=early if track == MAIN_TRACK else {},
             bootstrap=boot,
             bootstrap_breakdowns=int(e.get("bootstrap_breakdowns", 0)),
         )
@@ -117,7 +120,8 @@ def evaluate_run(cfg: DictConfig, run_dir: Path, corpus: Corpus, files: dict[str
         }
         if m["early_detection"]:
             summary["early"] = {
-                f"{x['seconds']:g}": {"eer": x["eer"], "min_dcf": x["min_dcf"]} for x in m["early_detection"]
+                early_key(x["seconds"]): {"eer": x["eer"], "min_dcf": x["min_dcf"]}
+                for x in m["early_detection"]
             }
     summary["corpus"] = corpus.info
     summary.update(extra or {})

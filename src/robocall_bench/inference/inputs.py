@@ -11,17 +11,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
-from ..corpus.protocol import read_protocol
+from ..contract import BAD_CELL_CHARS, read_protocol
 from ..errors import RcbError
 
 # Suffixes tried in a folder (libsndfile reads all of these; mp3/opus need libsndfile >= 1.1).
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
                   ".caf", ".w64", ".rf64", ".sph", ".nist", ".wv", ".mat", ".voc", ".sd2", ".ircam"}  # fmt: skip
 SHOW = 10
-# TAB and every character str.splitlines() breaks a line at: none may appear in a score-file id.
-BAD_ID_CHARS = frozenset("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 @dataclass
@@ -62,7 +61,7 @@ def find_inputs(path: str | os.PathLike, split: str | None = None, track: str | 
 def check_ids(inp: Inputs) -> None:
     """RcbError listing the inputs whose id or path holds a TAB or line break (they would split a line
     of the score file or of ``<out>.errors.tsv``)."""
-    bad = [(i, q) for i, q in zip(inp.ids, inp.paths, strict=True) if BAD_ID_CHARS & set(i + q)]
+    bad = [(i, q) for i, q in zip(inp.ids, inp.paths, strict=True) if BAD_CELL_CHARS & set(i + q)]
     if not bad:
         return
     shown = "\n  ".join(ascii(q) for _, q in bad[:SHOW])
@@ -80,19 +79,21 @@ def check_ids(inp: Inputs) -> None:
 
 def from_protocol(p: Path, split: str | None, track: str | None) -> Inputs:
     """Rows of a protocol (optionally one split/track); every listed audio file must exist."""
-    rows = read_protocol(p)
-    root = p if p.is_dir() else p.parent
+    proto = read_protocol(p, require=("path",))
+    root = proto.path.parent
+    keep = np.ones(len(proto), dtype=bool)
     if split:
-        rows = [r for r in rows if r["split"] == split]
+        keep &= proto.cols["split"] == split
     if track:
-        rows = [r for r in rows if r.get("track") == track]
-    if not rows:
+        keep &= proto.cols["track"] == track
+    if not keep.any():
         raise RcbError(
             f"{p}: no rows" + (f" with split={split}" if split else "") + (f" track={track}" if track else "")
         )
-    if any("path" not in r or not r["path"] for r in rows):
-        raise RcbError(f"{p}: rows without a path column; a protocol must list each utterance's audio path")
-    paths = [str(root / r["path"]) for r in rows]
+    rows = proto.subset(keep)
+    if (rows.cols["path"] == "").any():
+        raise RcbError(f"{p}: rows without a path; a protocol must list each utterance's audio path")
+    paths = [str(root / q) for q in rows.cols["path"].tolist()]
     missing = [q for q in paths if not Path(q).is_file()]
     if missing:
         raise RcbError(
@@ -104,4 +105,4 @@ def from_protocol(p: Path, split: str | None, track: str | None) -> Inputs:
         rate = int(sf.info(paths[0]).samplerate)
     except Exception:  # an unreadable first file is reported with the other errors when scoring
         rate = None
-    return Inputs([r["utt_id"] for r in rows], paths, "protocol", root, rate)
+    return Inputs(rows.cols["utt_id"].tolist(), paths, "protocol", root, rate)

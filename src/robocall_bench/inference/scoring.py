@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from ..errors import RcbError
 from .checkpoint import check_same_model, model_name, read_checkpoint
-from .data import EvalDataset, collate_eval, pad_batch
+from .evaldata import EvalDataset, collate_eval, pad_batch
 from .longaudio import LongAudio, LongFile, score_long
 from .preprocess import Preprocess
 

@@ -147,7 +147,7 @@ def score_long(
     batch_size: int,
 ) -> tuple[float | None, str | None, float]:
     """(file score or None, error or None, seconds scored) of a long file, window by window."""
-    from .data import pad_batch
+    from .evaldata import pad_batch
 
     win = max(1, round(long.window_s * item.sr))
     hop = max(1, round(long.hop_s * item.sr))

@@ -1,11 +1,16 @@
-"""Score files (``utt_id<TAB>score``, optional header): streamed reading and validation against a protocol."""
+"""Score files (``utt_id<TAB>score``, optional header): the one writer, and the streamed reader that
+checks a file against a protocol selection.
+
+Writers put a header line ``utt_id<TAB>score`` first and each score as ``repr(float)``, so a value
+survives the round trip exactly and the same scores always give the same bytes.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,10 +19,12 @@ import numpy as np
 
 from ..errors import RcbError
 from .protocol import Protocol
+from .vocab import BAD_CELL_CHARS
 
 SHOW = 5  # offenders listed per kind of problem
 MAX_BAD_LINES = 20  # default of max_bad_score_lines: stop reading after this many bad lines
 MAX_LINE_BYTES = 4096  # an id and a number: a longer line is junk, and is not held in memory
+HEADER = "utt_id\tscore"
 
 
 @dataclass
@@ -228,3 +235,42 @@ def _extra_message(extra: _Tally, known: int, places: set[str], have_full: bool,
     if known < extra.n:
         msg += f" ({extra.n - known} are not in the protocol at all: another corpus version?)"
     return msg
+
+
+def bad_ids(ids: Iterable[str]) -> list[str]:
+    """The ids (as given) that cannot be a score-file id: empty, or holding a TAB or line break."""
+    return [u for u in map(str, ids) if not u or BAD_CELL_CHARS & set(u)]
+
+
+def score_text(ids: Iterable[str], scores: Iterable[float]) -> str:
+    """A score file's text: the header, then ``<id><TAB><repr(float(score))>`` per id, in order.
+
+    RcbError when an id is empty or holds a TAB or line break (it would split a line), or when
+    ``ids`` and ``scores`` differ in length.
+    """
+    ids = [str(u) for u in ids]
+    vals = [float(s) for s in scores]
+    if len(ids) != len(vals):
+        raise RcbError(f"internal: {len(ids)} ids but {len(vals)} scores for a score file")
+    bad = bad_ids(ids)
+    if bad:
+        shown = ", ".join(ascii(u) for u in bad[:SHOW]) + (", ..." if len(bad) > SHOW else "")
+        raise RcbError(
+            f"{len(bad)} id(s) are empty or hold a TAB or line break, which would break the score file "
+            f"(one utt_id<TAB>score per line): {shown}; rename them"
+        )
+    return "\n".join([HEADER, *(f"{u}\t{v!r}" for u, v in zip(ids, vals, strict=True))]) + "\n"
+
+
+def write_scores(path: str | os.PathLike, ids: Iterable[str], scores: Iterable[float]) -> Path:
+    """Write a score file atomically (temp file + rename: never a partial file under ``path``).
+
+    ``ids`` and ``scores`` are (n,); see :func:`score_text` for the format and what is refused
+    (checked before anything is written). Returns ``path``.
+    """
+    from ..audio import atomic_write_text  # audio pulls in soundfile/scipy: only writers need it
+
+    text = score_text(ids, scores)
+    p = Path(path)
+    atomic_write_text(p, text)
+    return p

@@ -1,0 +1,283 @@
+"""protocol.tsv, the benchmark's one table: the validated reader and the writer.
+
+Every module that reads a protocol (corpus audit/verify/export, training, scoring, evaluation,
+leaderboard) goes through :func:`read_protocol`, so they all accept and refuse the same files.
+A protocol may come from anyone (an entry, a user's own corpus): the reader checks the header,
+every row's field count, labels, splits, tracks and unique ids, and names file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import RcbError
+from .vocab import (
+    BAD_CELL_CHARS,
+    COLUMN_VALUES,
+    MISSING_VALUES,
+    PROTOCOL_COLUMNS,
+    REQUIRED_COLUMNS,
+    SPLIT_TRACKS,
+    SPLITS,
+)
+
+SHOW = 5  # offenders listed per problem
+_FIX = "rebuild it with `rcb corpus` (or pass the corpus's own protocol.tsv)"
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+@dataclass
+class Protocol:
+    """A protocol table: ``cols[name]`` is an (n,) str array per column, in header order;
+    ``manifest`` (the corpus's manifest.json) may be empty; ``lines`` (n,) the file line of each row."""
+
+    path: Path
+    sha256: str
+    cols: dict[str, np.ndarray]
+    manifest: dict = field(default_factory=dict)
+    lines: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.cols["utt_id"].size)
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names in header order."""
+        return list(self.cols)
+
+    @property
+    def corpus(self) -> dict[str, str | None]:
+        """Corpus name and version from the manifest (None when there is no manifest)."""
+        return {"name": self.manifest.get("name"), "version": self.manifest.get("version")}
+
+    def subset(self, mask: np.ndarray) -> Protocol:
+        """The rows where ``mask`` (n,) is True (same path, sha and manifest)."""
+        lines = None if self.lines is None else self.lines[mask]
+        return Protocol(
+            self.path, self.sha256, {k: v[mask] for k, v in self.cols.items()}, self.manifest, lines
+        )
+
+    def select(self, split: str, track: str | None = None) -> Protocol:
+        """Rows of ``split`` (and ``track`` when given); RcbError when that leaves nothing."""
+        if split not in SPLITS:
+            raise RcbError(f"split={split!r} is not one of {', '.join(SPLITS)}")
+        mask = self.cols["split"] == split
+        if track not in (None, "", "all"):
+            mask &= self.cols["track"] == track
+        if not mask.any():
+            have = sorted(set(self.cols["track"][self.cols["split"] == split]))
+            raise RcbError(
+                f"{self.path}: no rows with split={split}" + (f" and track={track}" if track else "") + f"; "
+                f"tracks of that split: {', '.join(have) or 'none'}. Pick one of those."
+            )
+        return self.subset(mask)
+
+    @property
+    def is_robocall(self) -> np.ndarray:
+        """(n,) bool: True for robocall rows."""
+        return self.cols["label"] == "robocall"
+
+    def rows(self) -> list[dict[str, str]]:
+        """One ``{column: value}`` dict per row, in file order (for code that walks rows)."""
+        names = self.columns
+        cells = zip(*(self.cols[c].tolist() for c in names), strict=True)
+        return [dict(zip(names, vals, strict=True)) for vals in cells]
+
+    def eval_tracks(self) -> list[str]:
+        """The eval-split tracks that hold both classes (metrics need both), in EVAL_TRACKS order."""
+        ev = self.cols["split"] == "eval"
+        return [
+            t
+            for t in SPLIT_TRACKS["eval"]
+            if len(set(self.cols["label"][ev & (self.cols["track"] == t)])) == 2
+        ]
+
+
+def resolve_protocol_path(path: str | os.PathLike) -> Path:
+    """Accept a protocol file or a corpus directory holding ``protocol.tsv``."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / "protocol.tsv"
+    if not p.is_file():
+        raise RcbError(
+            f"protocol {p} not found; pass protocol=CORPUS_DIR/protocol.tsv (built by `rcb corpus`), "
+            "or build a corpus with `rcb corpus out=DIR`"
+        )
+    return p
+
+
+def _decode(p: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")  # a BOM some editors write
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        bad = data[e.start : min(e.end, e.start + 4)].hex(" ")
+        raise RcbError(
+            f"{p}:{line}: not UTF-8 (byte(s) {bad} at offset {e.start}); a protocol is UTF-8 text: {_FIX}, "
+            f"or re-encode it, e.g. `iconv -t UTF-8 {p}`"
+        ) from None
+
+
+def _where(lines: np.ndarray, mask: np.ndarray, values: np.ndarray | None = None) -> str:
+    """``line 4 (x), line 9 (y), ...``: the first offenders of ``mask``."""
+    idx = np.flatnonzero(mask)
+    shown = [f"line {lines[i]}" + ("" if values is None else f" ({str(values[i])!r})") for i in idx[:SHOW]]
+    return ", ".join(shown) + (", ..." if idx.size > SHOW else "")
+
+
+def parse_protocol(p: Path, text: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(columns, line number (n,) of each row) of a protocol's text; RcbError naming ``p`` and the line."""
+    numbered = [(i + 1, ln.removesuffix("\r")) for i, ln in enumerate(text.split("\n"))]
+    numbered = [(i, ln) for i, ln in numbered if ln]
+    if not numbered:
+        raise RcbError(f"{p}: empty protocol; {_FIX}")
+    header = numbered[0][1].split("\t")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise RcbError(
+            f"{p}: header lacks column(s) {', '.join(missing)} (a protocol needs {', '.join(REQUIRED_COLUMNS)}); "
+            "is this a robocall-bench protocol.tsv?"
+        )
+    dup = sorted({c for c in header if header.count(c) > 1 or not c})
+    if dup:
+        raise RcbError(
+            f"{p}:{numbered[0][0]}: header has empty or repeated column name(s) {dup[:SHOW]}; {_FIX}"
+        )
+    body = numbered[1:]
+    rows = [ln.split("\t") for _, ln in body]
+    ragged = [i for (i, _), r in zip(body, rows, strict=True) if len(r) != len(header)]
+    if ragged:
+        raise RcbError(
+            f"{p}: {len(ragged)} row(s) do not have {len(header)} fields (TAB-separated), first at line(s) "
+            f"{ragged[:SHOW]}; {_FIX}"
+        )
+    table = np.array(rows, dtype=object).reshape(len(rows), len(header))
+    cols = {name: table[:, k].astype(str) for k, name in enumerate(header)}
+    return cols, np.array([i for i, _ in body], dtype=np.int64)
+
+
+def check_protocol(p: Path, cols: Mapping[str, np.ndarray], lines: np.ndarray) -> None:
+    """RcbError naming ``p`` and the first lines for bad labels/splits/tracks and empty or duplicate ids."""
+    for name, allowed in COLUMN_VALUES.items():
+        if name in cols:
+            bad = ~np.isin(cols[name], allowed)
+            if bad.any():
+                raise RcbError(
+                    f"{p}: column {name} has value(s) {sorted(set(cols[name][bad].tolist()))[:SHOW]} at "
+                    f"{_where(lines, bad)}; expected {', '.join(allowed)}"
+                )
+    for split, allowed in SPLIT_TRACKS.items():
+        bad = (cols["split"] == split) & ~np.isin(cols["track"], allowed)
+        if bad.any():
+            raise RcbError(
+                f"{p}: {split} rows with track value(s) {sorted(set(cols['track'][bad].tolist()))[:SHOW]} at "
+                f"{_where(lines, bad)}; tracks of split {split}: {', '.join(allowed)}"
+            )
+    ids = cols["utt_id"]
+    empty = ids == ""
+    if empty.any():
+        raise RcbError(f"{p}: empty utt_id at {_where(lines, empty)}; {_FIX}")
+    uniq, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        dup = uniq[counts > 1]
+        again = np.isin(ids, dup)
+        again[first[counts > 1]] = False  # point at the repeats, not the first occurrences
+        raise RcbError(
+            f"{p}: {dup.size} duplicate utt_id(s), e.g. {dup[:SHOW].tolist()}, repeated at {_where(lines, again)}; "
+            "the protocol is corrupt"
+        )
+
+
+def read_protocol(path: str | os.PathLike, require: Sequence[str] = ()) -> Protocol:
+    """Read and validate a protocol TSV (header + rows) and the ``manifest.json`` beside it, if any.
+
+    ``path``: the file or a corpus folder holding ``protocol.tsv``. ``require``: columns needed on
+    top of :data:`REQUIRED_COLUMNS` (e.g. ``("path",)`` to read audio). RcbError naming the file
+    (and line) for a missing file or column, non-UTF-8 bytes, ragged rows, a label, split or track
+    outside the vocabulary, and empty or duplicate ``utt_id``s.
+    """
+    p = resolve_protocol_path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise RcbError(f"protocol {p}: cannot be read ({e.strerror}); check its permissions") from None
+    cols, lines = parse_protocol(p, _decode(p, data))
+    missing = [c for c in require if c not in cols]
+    if missing:
+        raise RcbError(f"{p}: header lacks column(s) {', '.join(missing)}, needed here; {_FIX}")
+    check_protocol(p, cols, lines)
+    return Protocol(p, hashlib.sha256(data).hexdigest(), cols, read_manifest(p.parent), lines)
+
+
+def read_manifest(corpus: Path) -> dict[str, Any]:
+    """``corpus/manifest.json`` as a dict ({} when absent); RcbError when it is not JSON."""
+    mpath = corpus / "manifest.json"
+    if not mpath.is_file():
+        return {}
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RcbError(f"{mpath}: not valid JSON ({e}); regenerate the corpus manifest") from e
+    if not isinstance(manifest, dict):
+        raise RcbError(f"{mpath}: not a JSON object; regenerate the corpus manifest")
+    return manifest
+
+
+def protocol_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = PROTOCOL_COLUMNS) -> str:
+    """TSV text of ``rows`` (a header, then one line per row; None -> ""); RcbError for a cell holding a
+    TAB or line break, which would shift every later field or line."""
+    out = ["\t".join(columns) + "\n"]
+    for r in rows:
+        vals = ["" if r.get(c) is None else str(r[c]) for c in columns]
+        if any(BAD_CELL_CHARS & set(v) for v in vals):
+            raise RcbError(f"internal: protocol value with a TAB or line break in row {r.get('utt_id')!r}")
+        out.append("\t".join(vals) + "\n")
+    return "".join(out)
+
+
+def write_protocol(
+    path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = PROTOCOL_COLUMNS
+) -> str:
+    """Write ``rows`` as ``path`` atomically (temp file + rename); returns the sha256 of the bytes."""
+    from ..audio import atomic_write_bytes  # audio pulls in soundfile/scipy: only writers need it
+
+    data = protocol_text(rows, columns).encode("utf-8")
+    atomic_write_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def numeric_column(proto: Protocol, name: str) -> np.ndarray:
+    """Column ``name`` as float (n,); empty or '-' cells become NaN. RcbError naming the line otherwise."""
+    raw = proto.cols[name]
+    out = np.full(raw.size, np.nan)
+    ok = ~np.isin(raw, MISSING_VALUES)
+    try:
+        out[ok] = raw[ok].astype(np.float64)
+    except ValueError:
+        bad = np.zeros(raw.size, dtype=bool)
+        for i in np.flatnonzero(ok):
+            try:
+                float(raw[i])
+            except ValueError:
+                bad[i] = True
+        lines = proto.lines if proto.lines is not None else np.arange(raw.size) + 2
+        raise RcbError(
+            f"{proto.path}: column {name} has non-numeric value(s) at {_where(lines, bad, raw)}"
+        ) from None
+    return out
