@@ -23,8 +23,10 @@ from .vocab import (
     BAD_CELL_CHARS,
     COLUMN_VALUES,
     MISSING_VALUES,
+    NO_CAMPAIGN,
     PROTOCOL_COLUMNS,
     REQUIRED_COLUMNS,
+    ROLE_LABEL,
     SPLIT_TRACKS,
     SPLITS,
 )
@@ -189,6 +191,23 @@ def check_protocol(p: Path, cols: Mapping[str, np.ndarray], lines: np.ndarray) -
                 f"{p}: {split} rows with track value(s) {sorted(set(cols['track'][bad].tolist()))[:SHOW]} at "
                 f"{_where(lines, bad)}; tracks of split {split}: {', '.join(allowed)}"
             )
+    if "role" in cols:
+        want = np.array([ROLE_LABEL.get(r, "") for r in cols["role"].tolist()], dtype=str)
+        bad = want != cols["label"]
+        if bad.any():
+            raise RcbError(
+                f"{p}: role and label disagree at {_where(lines, bad, cols['role'])}; role live is label human, "
+                f"roles tts and recorded are label robocall"
+            )
+        live = cols["role"] == "live"
+        for name in ("campaign", "message"):
+            if name in cols:
+                bad = live != (cols[name] == NO_CAMPAIGN)
+                if bad.any():
+                    raise RcbError(
+                        f"{p}: column {name} must be {NO_CAMPAIGN!r} exactly for live calls; not so at "
+                        f"{_where(lines, bad, cols[name])}"
+                    )
     ids = cols["utt_id"]
     empty = ids == ""
     if empty.any():

@@ -130,7 +130,7 @@ def script_chunk(script: Script, target_s: float, rng, split_sentences) -> str:
 
 
 def eval_tracks(human: list[UttPlan], cfg: PlanConfig, seed: int) -> list[UttPlan]:
-    """Give eval humans their tracks by quota (per language and source, seeded order), so even a
+    """Give eval humans their per-call tracks (the first three of EVAL_TRACKS) by quota (per language and source, seeded order), so even a
     tiny corpus has every track; robocalls later inherit the track of their paired human."""
     out = list(human)
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -142,7 +142,7 @@ def eval_tracks(human: list[UttPlan], cfg: PlanConfig, seed: int) -> list[UttPla
         cuts = np.round(np.cumsum(cfg.track_fractions) * len(idx)).astype(int)
         for rank, j in enumerate(order):
             out[idx[j]] = replace(
-                out[idx[j]], track=EVAL_TRACKS[int(np.searchsorted(cuts, rank, side="right"))]
+                out[idx[j]], track=EVAL_TRACKS[:3][int(np.searchsorted(cuts, rank, side="right"))]
             )
     return out
 
