@@ -286,3 +286,20 @@ def test_agc_limits_crest_factor_for_both_classes():
     peak_db = 20 * np.log10(np.max(np.abs(y)))
     assert peak_db <= -26.0 + 16.0 + 0.05  # limiter threshold: target level + crest
     assert abs(rms_db + 26.0) < 2.5  # the clicks' energy is gone, the speech level stays
+
+
+def test_recorded_noise_differs_per_call_even_at_the_same_offset():
+    """Two calls drawing the same stretch of a noise file must not share identical noise (a replay
+    detector would read it as shared audio): speed and direction are drawn per call."""
+    from robocall_bench.channel.noise import file_noise
+
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(8000 * 20)
+    a = file_noise(noise, {"offset": 1000, "speed": 0.93, "reverse": False}, 8000)
+    b = file_noise(noise, {"offset": 1000, "speed": 1.11, "reverse": False}, 8000)
+    same = file_noise(noise, {"offset": 1000, "speed": 1.0}, 8000)
+    assert np.array_equal(same, noise[1000:9000])
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.2
+    assert abs(np.corrcoef(a, same)[0, 1]) < 0.2
+    rev = file_noise(noise, {"offset": 1000, "speed": 1.0, "reverse": True}, 8000)
+    assert np.array_equal(rev, noise[1000:9000][::-1])

@@ -44,7 +44,7 @@ from .eq import equalise
 from .filters import INTERNAL_SR, band_limit, get_band, resampled_len, to_rate
 from .levels import active_speech_level, db_to_gain, peak_limit, speech_level
 from .loss import conceal, draw_lost_frames
-from .noise import GENERATED, NoiseDir, coloured_noise, loop_segment, noise_gain_db
+from .noise import GENERATED, NOISE_SPEED, NoiseDir, coloured_noise, file_noise, noise_gain_db
 from .room import apply_rir, prepare_rir, synthetic_rir
 from .settings import DEFAULTS, STEPS, plain, step_cfg, uniform
 
@@ -203,7 +203,13 @@ class TelephoneChannel:
         out: dict[str, Any] = {"step": "noise", "type": kind, "snr_db": uniform(rng, c["snr_db"])}
         if kind == "file":
             name = str(rng.choice(files))
-            out.update(file=name, offset=int(rng.integers(self._assets.length("noise", name))))
+            # A few minutes of recorded noise serve every call: without a per-call speed and direction,
+            # calls that draw overlapping stretches share identical noise, which a fingerprint
+            # matcher (rightly) reads as shared audio. Speed also shifts the noise spectrum.
+            out.update(
+                file=name, offset=int(rng.integers(self._assets.length("noise", name))),
+                speed=round(float(rng.uniform(*NOISE_SPEED)), 4), reverse=bool(rng.random() < 0.5),
+            )  # fmt: skip
         else:
             out["seed"] = int(rng.integers(2**32))
         return out
@@ -251,7 +257,7 @@ class TelephoneChannel:
                 x = apply_rir(x, h)
             elif kind == "noise":
                 if st["type"] == "file":
-                    nz = loop_segment(self._assets.load(st["file"]), st["offset"], x.size)
+                    nz = file_noise(self._assets.load(st["file"]), st, x.size)
                 else:
                     nz = coloured_noise(st["type"], x.size, sr, st["seed"])
                 if not replay:

@@ -47,6 +47,20 @@ def loop_segment(noise: np.ndarray, offset: int, n: int) -> np.ndarray:
     return np.asarray(noise, np.float64)[idx]
 
 
+# Playback speed range of a recorded noise per call (also shifts its spectrum by the same factor).
+NOISE_SPEED = (0.8, 1.25)
+
+
+def file_noise(noise: np.ndarray, step: dict, n: int) -> np.ndarray:
+    """``n`` samples (float64) of a recorded ``noise`` (L,) as a chain step drew them: from
+    ``offset``, played at ``speed`` (linear interpolation; absent = 1) and reversed if ``reverse``."""
+    speed = float(step.get("speed", 1.0))
+    m = int(np.ceil(n * speed)) + 2
+    seg = loop_segment(noise, step["offset"], m)
+    seg = np.interp(np.arange(n) * speed, np.arange(m), seg) if speed != 1.0 else seg[:n]
+    return seg[::-1].copy() if step.get("reverse") else seg
+
+
 class NoiseDir:
     """Lazy view of ``noise_dir``: ``rir_*.wav`` are impulse responses, other *.wav/*.flac are noises.
 
