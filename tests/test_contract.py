@@ -32,7 +32,9 @@ def _row(i: int, split: str = "eval", track: str = "eval", label: str = "human")
     return {"utt_id": f"u{i:03d}", "path": f"audio/u{i:03d}.flac", "label": label, "split": split,
             "track": track, "system": "human" if label == "human" else "espeak", "speaker": f"s{i % 3}",
             "language": "en", "text_id": "-", "family": "-", "channel": "narrowband", "codec": "pcmu",
-            "snr_db": "12.5", "duration": "3.2", "source": "synthetic"}  # fmt: skip
+            "snr_db": "12.5", "duration": "3.2", "source": "synthetic", "call_id": f"c{i:03d}",
+            "campaign": "-" if label == "human" else f"cmp{i % 2}", "message": "-" if label == "human" else f"m{i % 2}",
+            "role": "live" if label == "human" else "tts"}  # fmt: skip
 
 
 def _rows() -> list[dict[str, str]]:
@@ -57,6 +59,8 @@ def test_round_trip_writer_to_reader(tmp_path: Path) -> None:
     sha = write_protocol(tmp_path / "protocol.tsv", rows)
     proto = read_protocol(tmp_path)  # a corpus folder works as well as the file
     assert proto.columns == list(PROTOCOL_COLUMNS) and proto.rows() == rows
+    old = [{k: v for k, v in r.items() if k not in ("call_id", "campaign", "message", "role")} for r in rows]
+    assert protocol_text(old).splitlines()[0].split("\t") == list(PROTOCOL_COLUMNS[:-4])  # a v1 header
     assert proto.sha256 == sha == sha256_file(tmp_path / "protocol.tsv")
     assert (tmp_path / "protocol.tsv").read_text() == protocol_text(rows)
     assert list(proto.lines[:3]) == [2, 3, 4]  # file lines of the first rows, for messages
@@ -117,7 +121,7 @@ def test_refuses_values_outside_the_vocabulary(tmp_path: Path, change: dict, mes
 def test_refuses_ragged_rows_and_non_utf8_naming_the_line(tmp_path: Path) -> None:
     lines = _lines(_rows())
     p = _write(tmp_path, "\n".join([*lines[:3], lines[3] + "\textra", *lines[4:]]) + "\n")
-    with pytest.raises(RcbError, match=rf"{p}: 1 row\(s\) do not have 15 fields .*first at line\(s\) \[4\]"):
+    with pytest.raises(RcbError, match=rf"{p}: 1 row\(s\) do not have 19 fields .*first at line\(s\) \[4\]"):
         read_protocol(p)
     data = "\n".join(lines).encode("utf-8").replace(b"u005", b"u\xe9005", 1)
     p = _write(tmp_path, data)
@@ -194,3 +198,19 @@ def test_contract_imports_no_torch_and_no_audio_stack() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"role": "recorded"}, r"role and label disagree at line 2 \('recorded'\)"),
+        ({"role": "vocoded"}, r"column role has value\(s\) \['vocoded'\] at line 2"),
+        ({"campaign": "cmp9"}, r"column campaign must be '-' exactly for live calls; not so at line 2"),
+    ],
+)
+def test_refuses_inconsistent_roles_and_campaigns(tmp_path: Path, change: dict, message: str) -> None:
+    rows = _rows()
+    rows[0] = {**rows[0], **change}  # a live train row
+    p = _write(tmp_path, protocol_text(rows))
+    with pytest.raises(RcbError, match=message):
+        read_protocol(p)

@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from robocall_bench.config import config_dir
-from robocall_bench.contract import EVAL_TRACKS
+from robocall_bench.contract import PER_CALL_TRACKS
 from robocall_bench.corpus.plan import PlanConfig, assign_groups, make_plan
 from robocall_bench.corpus.prepare import load_scripts
 from robocall_bench.errors import RcbError
@@ -83,11 +83,11 @@ def test_unseen_systems_and_codecs_only_in_eval_tracks(inputs):
         if u.codec == "gsm610":
             assert u.split == "eval" and u.track == "unseen-channel"
         if u.split == "eval":
-            assert u.track in EVAL_TRACKS
+            assert u.track in PER_CALL_TRACKS
         else:
             assert u.track == u.split
     assert any(u.track == "unseen-systems" and u.label == "robocall" for u in plan)
-    assert {u.track for u in plan if u.split == "eval" and u.label == "human"} == set(EVAL_TRACKS)
+    assert {u.track for u in plan if u.split == "eval" and u.label == "human"} == set(PER_CALL_TRACKS)
 
 
 def test_plan_is_deterministic_and_ids_are_label_blind(inputs):

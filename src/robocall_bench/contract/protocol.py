@@ -258,9 +258,17 @@ def read_manifest(corpus: Path) -> dict[str, Any]:
     return manifest
 
 
-def protocol_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = PROTOCOL_COLUMNS) -> str:
+def protocol_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
     """TSV text of ``rows`` (a header, then one line per row; None -> ""); RcbError for a cell holding a
-    TAB or line break, which would shift every later field or line."""
+    TAB or line break, which would shift every later field or line.
+
+    ``columns`` defaults to the :data:`PROTOCOL_COLUMNS` that the rows use (the required ones always),
+    in that order, so rows written before a column existed keep their header.
+    """
+    rows = list(rows)
+    if columns is None:
+        have = set().union(*(r.keys() for r in rows)) if rows else set()
+        columns = [c for c in PROTOCOL_COLUMNS if c in have or c in REQUIRED_COLUMNS]
     out = ["\t".join(columns) + "\n"]
     for r in rows:
         vals = ["" if r.get(c) is None else str(r[c]) for c in columns]
@@ -271,7 +279,7 @@ def protocol_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = PR
 
 
 def write_protocol(
-    path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = PROTOCOL_COLUMNS
+    path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None
 ) -> str:
     """Write ``rows`` as ``path`` atomically (temp file + rename); returns the sha256 of the bytes."""
     from ..audio import atomic_write_bytes  # audio pulls in soundfile/scipy: only writers need it

@@ -12,7 +12,9 @@ LABEL_IDS: dict[str, int] = {name: i for i, name in enumerate(LABELS)}
 
 SPLITS: tuple[str, ...] = ("train", "dev", "eval")
 # Eval-split tracks, in report order; the first is the main one the leaderboard ranks by.
-EVAL_TRACKS: tuple[str, ...] = ("eval", "unseen-systems", "unseen-channel", "campaign")
+# Tracks scored one call at a time, then the set-level campaign track (see CAMPAIGN_TRACK).
+PER_CALL_TRACKS: tuple[str, ...] = ("eval", "unseen-systems", "unseen-channel")
+EVAL_TRACKS: tuple[str, ...] = (*PER_CALL_TRACKS, "campaign")
 MAIN_TRACK = EVAL_TRACKS[0]
 # The track values a row of each split may carry (train/dev rows carry their split's name).
 SPLIT_TRACKS: dict[str, tuple[str, ...]] = {"train": ("train",), "dev": ("dev",), "eval": EVAL_TRACKS}

@@ -16,6 +16,7 @@ from .. import __version__
 from ..audio import atomic_write_text
 from ..contract import write_protocol
 from ..errors import RcbError
+from .campaigns import campaign_summary
 from .plan import UttPlan
 from .prepare import Prepared
 from .render import meta_path
@@ -59,7 +60,8 @@ def protocol_row(u: UttPlan, meta: dict, channel_name: str) -> dict[str, Any]:
         "system": u.system, "speaker": u.speaker, "language": u.language, "text_id": u.text_id,
         "family": u.family, "channel": channel_name, "codec": meta["codec"],
         "snr_db": "" if meta.get("snr_db") is None else meta["snr_db"], "duration": meta["duration"],
-        "source": u.source,
+        "source": u.source, "call_id": "call_" + u.utt_id.removeprefix("rcb_"), "campaign": u.campaign,
+        "message": u.message, "role": u.role,
     }  # fmt: skip
 
 
@@ -139,6 +141,7 @@ def assemble(prep: Prepared, out: Path, channel_name: str, extra: dict | None = 
         },
         "config": OmegaConf.to_container(prep.cfg, resolve=True),
         "files": files,
+        "campaign_plan": campaign_summary(prep.messages),
         **(extra or {}),
     }
     atomic_write_text(

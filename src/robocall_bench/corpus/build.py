@@ -29,8 +29,10 @@ from .render import (
     RenderContext,
     _init_worker,
     _work,
+    _work_message,
     make_pairs,
     remove_stale_temp_files,
+    render_message,
     render_pair,
     render_state,
 )
@@ -75,6 +77,19 @@ def render_all(
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TimeRemainingColumn(), TextColumn("{task.fields[audio]:.0f} s audio"))  # fmt: skip
     with Progress(*cols, console=console, transient=False) as bar:
+        if prep.messages:  # campaign messages first: every call of a campaign plays its cached message
+            t1 = time.perf_counter()
+            mtask = bar.add_task("rendering campaign messages", total=len(prep.messages), audio=0.0)
+            if num_workers <= 1:
+                for m in prep.messages:
+                    render_message(m, ctx)
+                    bar.update(mtask, advance=1)
+            else:
+                with ProcessPoolExecutor(num_workers, mp_context=mp.get_context("fork"), initializer=_init_worker,
+                                         initargs=(ctx,)) as ex:  # fmt: skip
+                    for _ in ex.map(_work_message, prep.messages):
+                        bar.update(mtask, advance=1)
+            totals["messages"] += time.perf_counter() - t1
         task = bar.add_task("rendering pairs", total=len(todo), audio=0.0)
 
         def take(t: dict[str, float]) -> None:

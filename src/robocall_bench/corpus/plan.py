@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..contract import EVAL_TRACKS, SPLITS
+from ..contract import PER_CALL_TRACKS, SPLITS
 from ..errors import RcbError
 from ..scripts.base import Script
 from ..seeding import derive_seed, rng_for
@@ -35,6 +35,10 @@ class PlanConfig:
     human_per_source: dict[str, int | None] = field(default_factory=dict)
     max_rendition_fraction: float = 0.5
     script_origin_weights: dict[str, float] = field(default_factory=lambda: {"ftc": 0.5, "template": 0.5})
+    # Share of each split's speakers (of sources with >= voice_min_speakers speakers) held aside as
+    # recorded/vocoded voices: they never call live in that split.
+    voice_fraction: float = 0.0
+    voice_min_speakers: int = 20
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ class UttPlan:
     item: SourceItem | None = None
     start: float = 0.0
     stop: float | None = None
+    role: str = "live"  # live (human), tts (incl. vocoded), recorded (a human recording a dialer plays)
+    campaign: str = "-"  # campaign id ("-" for live calls; a one-call campaign for a per-call robocall)
+    message: str = "-"  # message id: what the dialer plays (campaign calls share it)
+    insert: SourceItem | None = None  # a campaign call's personalised insert (e.g. spoken digits)
 
     @property
     def path(self) -> str:
@@ -75,6 +83,11 @@ class UttPlan:
 def blind_id(seed: int, key: str) -> str:
     """A label-blind utterance id: "rcb_" + 12 hex digits of sha256(seed, key)."""
     return "rcb_" + hashlib.sha256(f"{seed}|{key}".encode()).hexdigest()[:12]
+
+
+def solo_campaign(utt_id: str) -> str:
+    """The one-call campaign (and message) id of a per-call robocall: heard once."""
+    return "solo_" + utt_id.removeprefix("rcb_")
 
 
 def assign_groups(
@@ -100,6 +113,63 @@ def assign_groups(
         out[groups[i]] = SPLITS[s]
         have[s] += weights[i]
     return out
+
+
+def speaker_splits(items: list[SourceItem], cfg: PlanConfig, seed: int) -> dict[str, str]:
+    """speaker -> split for every speaker of ``items``, per source, balanced by speech duration."""
+    by_source: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for it in items:
+        by_source[it.source][it.speaker] += it.duration
+    out: dict[str, str] = {}
+    for src in sorted(by_source):
+        dur = by_source[src]
+        spks = sorted(dur)
+        out.update(assign_groups(spks, [dur[k] for k in spks], cfg.split_fractions, rng_for(seed, "spk", src)))
+    return out
+
+
+def voice_speakers(items: list[SourceItem], split_of: dict[str, str], cfg: PlanConfig, seed: int) -> set[str]:
+    """Speakers held aside in their split as recorded (or vocoded) voices, never live callers there.
+
+    Only sources with >= ``voice_min_speakers`` speakers give voices (a two-speaker source keeps
+    both live); within each (source, split) a seeded ``voice_fraction`` of speakers, at least one.
+    """
+    if cfg.voice_fraction <= 0:
+        return set()
+    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for it in items:
+        groups[(it.source, split_of[it.speaker])].add(it.speaker)
+    n_src: dict[str, int] = defaultdict(int)
+    for (src, _), spk in groups.items():
+        n_src[src] += len(spk)
+    out: set[str] = set()
+    for (src, split), spk in sorted(groups.items()):
+        if n_src[src] < cfg.voice_min_speakers:
+            continue
+        order = sorted(spk)
+        k = max(1, round(cfg.voice_fraction * len(order)))
+        pick = rng_for(seed, "voices", src, split).permutation(len(order))[:k]
+        out.update(order[i] for i in pick)
+    return out
+
+
+def family_splits(
+    scripts: list[Script], cfg: PlanConfig, seed: int
+) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, list[Script]]]]:
+    """(family -> split, (language, origin) -> family -> scripts): families assigned per language
+    and origin, weighted by script count."""
+    fam_split: dict[str, str] = {}
+    fams: dict[tuple[str, str], dict[str, list[Script]]] = defaultdict(lambda: defaultdict(list))
+    for s in scripts:
+        fams[(s.language, s.origin)][s.family].append(s)
+    for (lang, origin), fm in sorted(fams.items()):
+        names = sorted(fm)
+        fam_split.update(
+            assign_groups(
+                names, [len(fm[f]) for f in names], cfg.split_fractions, rng_for(seed, "fam", lang, origin)
+            )
+        )
+    return fam_split, fams
 
 
 def human_windows(item: SourceItem, cfg: PlanConfig, rng) -> list[tuple[float, float | None, float]]:
@@ -130,7 +200,7 @@ def script_chunk(script: Script, target_s: float, rng, split_sentences) -> str:
 
 
 def eval_tracks(human: list[UttPlan], cfg: PlanConfig, seed: int) -> list[UttPlan]:
-    """Give eval humans their per-call tracks (the first three of EVAL_TRACKS) by quota (per language and source, seeded order), so even a
+    """Give eval humans their per-call tracks (PER_CALL_TRACKS) by quota (per language and source, seeded order), so even a
     tiny corpus has every track; robocalls later inherit the track of their paired human."""
     out = list(human)
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -142,7 +212,7 @@ def eval_tracks(human: list[UttPlan], cfg: PlanConfig, seed: int) -> list[UttPla
         cuts = np.round(np.cumsum(cfg.track_fractions) * len(idx)).astype(int)
         for rank, j in enumerate(order):
             out[idx[j]] = replace(
-                out[idx[j]], track=EVAL_TRACKS[:3][int(np.searchsorted(cuts, rank, side="right"))]
+                out[idx[j]], track=PER_CALL_TRACKS[int(np.searchsorted(cuts, rank, side="right"))]
             )
     return out
 
@@ -171,8 +241,11 @@ def make_plan(
     codecs: dict[str, float],
     eval_only_codecs: set[str],
     split_sentences,
+    copy_systems: frozenset[str] = frozenset(),
 ) -> list[UttPlan]:
-    """Plan the whole corpus. ``systems``: language -> TTS system ids; ``codecs``: name -> weight."""
+    """Plan the per-call tracks. ``systems``: language -> TTS system ids; ``codecs``: name -> weight;
+    ``copy_systems``: the systems that resynthesise a held-aside human recording (vocoders) instead
+    of reading a text; they speak only where a split has held-aside voices."""
     utts: list[UttPlan] = []
     seen_codecs = [c for c in codecs if c not in eval_only_codecs]
     unseen_codecs = [c for c in codecs if c in eval_only_codecs]
@@ -189,19 +262,18 @@ def make_plan(
         return str(rng.choice(seen_codecs, p=cw / cw.sum()))
 
     # --- human side: speakers -> splits, windows, sampling per source
+    split_of = speaker_splits(items, cfg, seed)
+    voices = voice_speakers(items, split_of, cfg, seed)
     by_source: dict[str, list[SourceItem]] = defaultdict(list)
+    voice_items: dict[tuple[str, str], list[SourceItem]] = defaultdict(list)  # (split, language)
     for it in items:
-        by_source[it.source].append(it)
+        if it.speaker in voices:
+            voice_items[(split_of[it.speaker], it.language)].append(it)
+        else:
+            by_source[it.source].append(it)
     human: list[UttPlan] = []
     for src in sorted(by_source):
         its = by_source[src]
-        spk_dur: dict[str, float] = defaultdict(float)
-        for it in its:
-            spk_dur[it.speaker] += it.duration
-        spks = sorted(spk_dur)
-        split_of = assign_groups(
-            spks, [spk_dur[s] for s in spks], cfg.split_fractions, rng_for(seed, "spk", src)
-        )
         cands = []
         for it in its:
             for k, (a, b, t) in enumerate(human_windows(it, cfg, rng_for(seed, "win", it.item_id))):
@@ -229,17 +301,7 @@ def make_plan(
     utts += human
 
     # --- script families -> splits (per language and origin, weighted by script count)
-    fam_split: dict[str, str] = {}
-    fams: dict[tuple[str, str], dict[str, list[Script]]] = defaultdict(lambda: defaultdict(list))
-    for s in scripts:
-        fams[(s.language, s.origin)][s.family].append(s)
-    for (lang, origin), fm in sorted(fams.items()):
-        names = sorted(fm)
-        fam_split.update(
-            assign_groups(
-                names, [len(fm[f]) for f in names], cfg.split_fractions, rng_for(seed, "fam", lang, origin)
-            )
-        )
+    fam_split, fams = family_splits(scripts, cfg, seed)
 
     # --- robocall side: as many as human per (split, language, track), same track mix
     for split in SPLITS:
@@ -252,8 +314,11 @@ def make_plan(
                     f"no TTS system speaks language {lang!r}; add one under configs/tts/ (tts.systems=...)"
                 )
             rng = rng_for(seed, "robo", split, lang)
-            seen = [s for s in systems[lang] if s not in eval_only_systems]
-            unseen = [s for s in systems[lang] if s in eval_only_systems]
+            have_voices = bool(voice_items.get((split, lang)))
+            usable = [s for s in systems[lang] if s not in copy_systems or have_voices]
+            seen = [s for s in usable if s not in eval_only_systems]
+            unseen = [s for s in usable if s in eval_only_systems]
+            pick_voice = _Cycler(voice_items[(split, lang)], rng) if have_voices else None
             if not seen:
                 raise RcbError(f"every {lang!r} TTS system is eval-only; leave at least one for training")
             pick_seen, pick_unseen = _Cycler(seen, rng), _Cycler(unseen or seen, rng)
@@ -274,7 +339,15 @@ def make_plan(
                 track = h.track
                 system = pick_unseen() if track == "unseen-systems" else pick_seen()
                 target = h.target_s  # the pair is cut to a common length when rendered
-                if pick_text and (r.random() < frac or not origins):
+                voice, start, stop = None, 0.0, None
+                if system in copy_systems:
+                    assert pick_voice is not None
+                    voice = pick_voice()
+                    span = target + cfg.window_margin_s
+                    start = round(float(r.uniform(0.0, max(0.0, voice.duration - span))), 3)
+                    stop = round(min(voice.duration, start + span), 3)
+                    tid, fam, text, origin = voice.item_id, f"text:{voice.item_id}", voice.text, "vocoded"
+                elif pick_text and (r.random() < frac or not origins):
                     tid, text = pick_text()
                     fam, origin = f"text:{tid}", "rendition"
                 elif origins:
@@ -284,13 +357,16 @@ def make_plan(
                     tid, fam, text = sc.text_id, sc.family, script_chunk(sc, target, r, split_sentences)
                 else:
                     raise RcbError(f"no robocall scripts or human texts for {lang!r} in split {split}")
+                uid = blind_id(seed, key)
                 utts.append(
                     UttPlan(
-                        utt_id=blind_id(seed, key), key=key, split=split, track=track, label="robocall",
-                        language=lang, system=system, speaker=system, source=origin, text=text, text_id=tid,
-                        family=fam, target_s=round(target, 3),
+                        utt_id=uid, key=key, split=split, track=track, label="robocall",
+                        language=lang, system=system, speaker=voice.speaker if voice else system, source=origin,
+                        text=text, text_id=tid, family=fam, target_s=round(target, 3),
                         pad_s=tuple(round(float(p), 3) for p in r.uniform(*cfg.pad_s, size=2)),
                         codec=draw_codec(track, r), seed=derive_seed(seed, key, "render"), pair=h.utt_id,
+                        item=voice, start=start, stop=stop, role="tts", campaign=solo_campaign(uid),
+                        message=solo_campaign(uid),
                     )
                 )  # fmt: skip
     partner = {u.pair: u.utt_id for u in utts if u.pair}

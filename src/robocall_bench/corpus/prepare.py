@@ -17,7 +17,8 @@ from ..scripts.base import Script
 from ..scripts.families import assign_families
 from ..scripts.ftc import load_ftc
 from ..sources.base import Skipped, SourceItem
-from .plan import PlanConfig, UttPlan, make_plan
+from .campaigns import CampaignConfig, MessagePlan, make_campaigns
+from .plan import PlanConfig, UttPlan, family_splits, make_plan
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Prepared:
     channel: Any
     plan: list[UttPlan]
     skipped: list[Skipped] = field(default_factory=list)
+    messages: list[MessagePlan] = field(default_factory=list)
 
 
 # A config name is a file stem in its group folder: no path separators, no "..".
@@ -133,7 +135,36 @@ def plan_config(cfg: DictConfig) -> PlanConfig:
         human_per_source=dict(p.get("human_per_source") or {}),
         max_rendition_fraction=float(p["max_rendition_fraction"]),
         script_origin_weights=dict(p["script_origin_weights"]),
+        voice_fraction=float(p.get("voice_fraction", 0.0)),
+        voice_min_speakers=int(p.get("voice_min_speakers", 20)),
     )
+
+
+def campaign_config(cfg: DictConfig) -> CampaignConfig:
+    """The ``campaigns:`` node as a CampaignConfig (validated; absent = no campaigns)."""
+    node = cfg.get("campaigns")
+    if node is None or not node.get("enabled", False):
+        return CampaignConfig(enabled=False)
+    c = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(c, dict)
+    calls = {str(k): int(v) for k, v in (c.get("calls") or {}).items()}
+    bad = sorted(set(calls) - {"train", "dev", "eval"})
+    if bad or any(v < 0 for v in calls.values()):
+        raise RcbError(f"campaigns.calls={calls}: give non-negative call counts for train, dev and eval")
+    for key in ("message_s", "call_s", "pickup_s", "gap_s"):
+        lo, hi = c[key]
+        if not 0 <= lo <= hi:
+            raise RcbError(f"campaigns.{key}={c[key]}: need 0 <= min <= max seconds")
+    if not 2 <= int(c["size_min"]) <= int(c["size_max"]):
+        raise RcbError(f"campaigns.size_min/size_max={c['size_min']}/{c['size_max']}: need 2 <= min <= max")
+    return CampaignConfig(
+        enabled=True, calls=calls, size_alpha=float(c["size_alpha"]), size_min=int(c["size_min"]),
+        size_max=int(c["size_max"]), message_s=tuple(c["message_s"]), call_s=tuple(c["call_s"]),
+        pickup_s=tuple(c["pickup_s"]), kinds={k: dict(v) for k, v in (c.get("kinds") or {}).items()},
+        voice_talent_sources=tuple(c.get("voice_talent") or ()), insert_p=float(c["insert_p"]),
+        insert_digits=tuple(int(v) for v in c["insert_digits"]), respoken_fraction=float(c["respoken_fraction"]),
+        gap_s=tuple(c["gap_s"]),
+    )  # fmt: skip
 
 
 def prepare(cfg: DictConfig) -> Prepared:
@@ -172,8 +203,28 @@ def prepare(cfg: DictConfig) -> Prepared:
     for sid, eng in sorted(engines.items()):
         for lang in eng.languages:
             systems.setdefault(lang, []).append(sid)
+    copy = frozenset(sid for sid, eng in engines.items() if getattr(eng, "copy", False))
+    eval_only = set(cfg.protocol.eval_only_systems)
     plan = make_plan(
-        int(cfg.seed), pcfg, items, scripts, systems, set(cfg.protocol.eval_only_systems), codecs,
-        set(cfg.protocol.eval_only_codecs), split_sentences,
+        int(cfg.seed), pcfg, items, scripts, systems, eval_only, codecs,
+        set(cfg.protocol.eval_only_codecs), split_sentences, copy_systems=copy,
     )  # fmt: skip
-    return Prepared(cfg, root, sources, items, scripts, engines, channel, plan, skipped)
+    ccfg = campaign_config(cfg)
+    talent: list[SourceItem] = []
+    for name in ccfg.voice_talent_sources:
+        src = instantiate(_group_cfg("source", name), config_file=f"configs/source/{name}.yaml")
+        its, sk = src.scan(root, int(cfg.seed))
+        talent += its
+        skipped += sk
+        sources[src.name] = src
+    messages, calls = make_campaigns(
+        int(cfg.seed), ccfg, pcfg, items, talent, scripts, family_splits(scripts, pcfg, int(cfg.seed))[0], systems,
+        copy, eval_only, codecs, set(cfg.protocol.eval_only_codecs), split_sentences,
+    )  # fmt: skip
+    if calls:
+        from ..contract import SPLITS
+
+        plan = sorted(plan + calls, key=lambda u: (SPLITS.index(u.split), u.utt_id))
+        if len({u.utt_id for u in plan}) != len(plan):
+            raise RcbError("internal: utterance id collision between per-call and campaign rows; change the seed")
+    return Prepared(cfg, root, sources, items, scripts, engines, channel, plan, skipped, messages)

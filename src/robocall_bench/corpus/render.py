@@ -10,17 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..audio import atomic_write_text, trim_silence, write_flac
+from ..audio import atomic_write_text, read_audio, resample, trim_silence, write_flac
 from ..contract import sha256_file
 from ..errors import BadAudioError, RcbError
 from ..seeding import rng_for
-from ..sources.base import load_item
+from ..sources.base import SourceItem, load_item
+from .campaigns import MessagePlan
 from .plan import UttPlan
 from .segment import cut_at_pause, pad_silence
 
@@ -95,12 +96,86 @@ def _speech(u: UttPlan, ctx: RenderContext, t: dict[str, float]) -> tuple[np.nda
         extra: dict[str, Any] = {"source_files": list(u.item.files), "window": [u.start, u.stop]}
         t["load"] = t.get("load", 0.0) + time.perf_counter() - t0
         t["load_audio"] = t.get("load_audio", 0.0) + len(x) / sr
+    elif u.message.startswith("msg_"):
+        x, sr, extra = campaign_call(u, ctx)
+        t["campaign"] = t.get("campaign", 0.0) + time.perf_counter() - t0
+    elif u.item is not None:  # copy-synthesis: a held-aside human recording through a vocoder
+        src, r = load_item(u.item, u.start, u.stop)
+        syn = ctx.engines[u.system].resynthesize(src, r, rng_for(u.seed, "tts"))
+        x, sr = syn.audio, syn.sample_rate
+        extra = {"tts_params": syn.params, "source_files": list(u.item.files), "window": [u.start, u.stop]}
+        t[f"tts:{u.system}"] = time.perf_counter() - t0
+        t[f"tts_audio:{u.system}"] = len(x) / sr
     else:
         syn = ctx.engines[u.system].synthesize(u.text or "", u.language, rng_for(u.seed, "tts"))
         x, sr, extra = syn.audio, syn.sample_rate, {"tts_params": syn.params}
         t[f"tts:{u.system}"] = time.perf_counter() - t0
         t[f"tts_audio:{u.system}"] = len(x) / sr
     return trim_silence(x, sr), sr, extra
+
+
+def campaign_call(u: UttPlan, ctx: RenderContext) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """What the callee hears of the campaign message: its cached parts around the call's insert,
+    from the pick-up offset ``u.start`` on (the pair cut then hangs up): ((T,), rate, provenance)."""
+    a, sr = read_audio(ctx.out / f".messages/{u.split}/{u.message}.a.flac")
+    parts = [a]
+    bpath = ctx.out / f".messages/{u.split}/{u.message}.b.flac"
+    if u.insert is not None:
+        ins, r = load_item(u.insert)
+        gap = np.zeros(int(0.25 * sr), np.float32)
+        parts += [gap, resample(ins, r, sr), gap]
+    if bpath.is_file():
+        parts.append(read_audio(bpath)[0])
+    x = np.concatenate(parts)
+    start = min(int(u.start * sr), max(0, x.size - sr))  # a late pick-up still hears >= 1 s
+    extra = {"message": u.message, "pickup_s": round(start / sr, 3),
+             "insert": None if u.insert is None else u.insert.text}  # fmt: skip
+    return x[start:], sr, extra
+
+
+def render_message(m: MessagePlan, ctx: RenderContext) -> dict[str, Any]:
+    """Render message ``m`` once (its parts before and after the insert) into the corpus's
+    ``.messages/`` cache; returns its sidecar (skipped when the sidecar already exists)."""
+    side = ctx.out / f".messages/{m.split}/{m.message}.json"
+    if side.is_file():
+        return json.loads(side.read_text(encoding="utf-8"))
+    rng = rng_for(m.seed, "tts")
+    params: dict[str, Any] = {}
+    if m.kind == "tts":
+        syn = ctx.engines[m.system].synthesize(m.text or "", m.language, rng)
+        pieces, sr, params = [syn.audio], syn.sample_rate, syn.params
+    else:
+        assert m.item is not None
+        k = m.insert_after
+        items = [m.item] if k is None else [_sub_item(m.item, 0, k), _sub_item(m.item, k, None)]
+        pieces, sr = [], 0
+        for it in items:
+            y, r = load_item(it)
+            sr = sr or r
+            pieces.append(resample(y, r, sr))
+        if m.kind == "vocoded":
+            syn = ctx.engines[m.system].resynthesize(pieces[0], sr, rng)
+            pieces, sr, params = [syn.audio], syn.sample_rate, syn.params
+    pieces = [trim_silence(y, sr) for y in pieces]
+    total = sum(y.size for y in pieces) / sr
+    if total > m.target_s:  # end the last piece at a pause so the message is about target_s long
+        keep = max(1.0, m.target_s - sum(y.size for y in pieces[:-1]) / sr)
+        pieces[-1] = cut_at_pause(pieces[-1], sr, keep)
+    names = ("a", "b")
+    for name, y in zip(names, pieces, strict=False):
+        write_flac(ctx.out / m.path(name), y, sr)
+    meta = {"message": m.message, "campaign": m.campaign, "kind": m.kind, "system": m.system,
+            "duration": round(sum(y.size for y in pieces) / sr, 3), "sample_rate": sr, "tts_params": params,
+            "source_files": list(m.item.files) if m.item else [], "insert_after": m.insert_after}  # fmt: skip
+    atomic_write_text(side, json.dumps(meta, sort_keys=True, default=_jsonable))
+    return meta
+
+
+def _sub_item(item: SourceItem, a: int, b: int | None) -> SourceItem:
+    """The files ``a:b`` of a joined item (with the gaps between them)."""
+    files = item.files[a:b]
+    gaps = item.gaps[a : (len(item.files) - 1 if b is None else b - 1)]
+    return replace(item, files=files, gaps=tuple(gaps), duration=0.0)
 
 
 def _finish(
@@ -189,6 +264,11 @@ def _init_worker(ctx: RenderContext) -> None:
         threadpool_limits(1)
     except ImportError:  # pragma: no cover
         pass
+
+
+def _work_message(m: MessagePlan) -> dict[str, Any]:
+    assert _CTX is not None
+    return render_message(m, _CTX)
 
 
 def _work(pair: tuple[UttPlan, UttPlan]) -> tuple[list[dict], dict[str, float]]:
