@@ -32,11 +32,17 @@ ROOT_KEYS = {
     "corpus": ["seed", "out", "corpora_root", "num_workers", "tts", "channel", "plan", "protocol"],
     "demo": ["demo", "recipes"],
     "eval": ["scores", "protocol", "out", "split", "breakdown", "bootstrap", "cost"],
+    "fuse": ["scores", "dev_scores", "protocol", "out", "track", "dev_track", "seed"],
     "leaderboard": ["root", "entry", "check", "limits", "cost", "bootstrap", "reproduce"],
     "score": ["ckpt", "input", "out", "window", "batch_size", "device"],
     "train": ["corpus", "seed", "trainer", "data", "optim", "score", "run_dir"],
 }
-REQUIRED = {"eval": {"scores", "protocol", "out"}, "score": {"ckpt", "input", "out"}, "train": {"corpus"}}
+REQUIRED = {
+    "eval": {"scores", "protocol", "out"},
+    "fuse": {"scores", "dev_scores", "protocol", "out"},
+    "score": {"ckpt", "input", "out"},
+    "train": {"corpus"},
+}
 ALL = sorted(p.relative_to(config_dir()) for p in config_dir().rglob("*.yaml"))
 CONFIGS = [p for p in ALL if p.parent.as_posix() in HERE or p.parent.as_posix() == "."]
 

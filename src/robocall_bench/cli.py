@@ -30,6 +30,10 @@ VERBS: dict[str, tuple[str, str]] = {
         "robocall_bench.inference.score_cli",
         "score audio files, a folder or a protocol.tsv with a trained run (ckpt= input= out= [window=])",
     ),
+    "fuse": (
+        "robocall_bench.fusion.fuse",
+        "fuse score files of several systems with weights fitted on dev (scores=[..] dev_scores=[..] protocol= out=)",
+    ),
     "summarize": (
         "robocall_bench.summarize",
         "mean ± std across seeds of training runs, per experiment and track (runs=DIR_OR_GLOB [metric=] [out=])",
