@@ -8,13 +8,19 @@ from itertools import pairwise
 
 import numpy as np
 
-from ..contract import Protocol, numeric_column
+from ..contract import ROLE_LABEL, ROLES, Protocol, numeric_column, track_order
 from ..errors import RcbError
 
 # Virtual columns derived from numeric ones.
 BUCKETED = {"snr_bucket": ("snr_db", "dB"), "duration_bucket": ("duration", "s")}
 # Breakdowns when none are asked for; those whose column a protocol lacks are skipped with a note.
 DEFAULT_BREAKDOWN = ("track", "system", "language", "codec", "snr_bucket", "duration_bucket")
+# Added to the defaults when the protocol has the column, without a note when it does not
+# (protocols before corpus version 2 have no role column, and that is not worth a warning).
+DEFAULT_IF_PRESENT = ("role",)
+# Robocall roles, each scored against the live calls of its track (see role_conditions).
+ROBOCALL_ROLES = tuple(r for r in ROLES if ROLE_LABEL[r] == "robocall")
+ROLE_PAIRING = "role-vs-live"
 
 
 @dataclass(frozen=True)
@@ -23,7 +29,8 @@ class Condition:
 
     pairing: "both" (both classes have the value), "robocall-vs-all-human" (the value only occurs in
     robocall rows, e.g. a TTS system, so it is scored against every human row, as ASVspoof does per
-    attack), or "human-vs-all-robocall".
+    attack), "human-vs-all-robocall", or "role-vs-live" (a robocall role against every live call
+    of the same track, see :func:`role_conditions`).
     """
 
     column: str
@@ -70,6 +77,7 @@ def breakdown_columns(proto: Protocol, requested: Sequence[str] | None) -> tuple
             else:
                 src = BUCKETED[c][0] if c in BUCKETED else c
                 skipped.append({"column": c, "reason": f"the protocol has no {src} column"})
+        cols += [c for c in DEFAULT_IF_PRESENT if c in have]
         return cols, skipped
     missing = [c for c in requested if c not in have]
     if missing:
@@ -110,6 +118,9 @@ def conditions(
     robo = proto.is_robocall
     out = []
     for col in columns:
+        if col == "role":
+            out += role_conditions(proto)
+            continue
         vals = column_values(proto, col, snr_edges, dur_edges)
         for v in sorted(set(vals)):
             sel = vals == v
@@ -126,6 +137,32 @@ def conditions(
                 if not (~robo & ~sel).any():
                     continue
                 out.append(Condition(col, v, sel | robo, "human-vs-all-robocall"))
+    return out
+
+
+def role_conditions(proto: Protocol) -> list[Condition]:
+    """One condition per robocall role present: its rows against every live call of the same track.
+
+    Not the generic split by value: that would pair a role with the human rows of every track, and
+    drop a role that is the whole robocall class (the pooled condition), so the role split would
+    change shape from one protocol to the next. Pairing within a track keeps each track's design
+    (the campaign track cuts each live call to the length of the campaign call it is paired with). Values are the role
+    (``tts``) when the rows hold one track, else ``<track>:<role>``. A role whose track has no live
+    call is left out (no human trials to score it against).
+    """
+    role, track, robo = proto.cols["role"], proto.cols["track"], proto.is_robocall
+    tracks = track_order(track.tolist())  # report order, whatever the row order
+    out = []
+    for t in tracks:
+        in_t = track == t
+        live = in_t & ~robo
+        if not live.any():
+            continue
+        for r in ROBOCALL_ROLES:
+            sel = in_t & (role == r)
+            if sel.any():
+                value = r if len(tracks) == 1 else f"{t}:{r}"
+                out.append(Condition("role", value, sel | live, ROLE_PAIRING))
     return out
 
 

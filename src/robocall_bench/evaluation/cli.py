@@ -76,7 +76,30 @@ def spec_from_config(cfg: DictConfig) -> EvalSpec:
             cfg.get("max_bad_score_lines", MAX_BAD_LINES), "max_bad_score_lines", 1
         ),
         worst_min_trials=int_option(cfg.worst_min_trials, "worst_min_trials", 1),
+        clusters=None if cfg.get("clusters") in (None, "") else path_option(cfg.clusters, "clusters"),
     )
+
+
+def extra_lines(m: dict) -> list[str]:
+    """Console lines for the role split (EER/minDCF of each robocall role against live calls) and
+    the clustering quality, when metrics.json ``m`` has them."""
+    out = []
+    for c in m["breakdowns"].get("role", []):
+        out.append(
+            f"role {c['value']} vs live: eer={c['eer']['value']:.4f} min_dcf={c['min_dcf']['value']:.4f} "
+            f"({c['n_robocall']} robocall, {c['n_human']} live)"
+        )
+    cl = m.get("clustering")
+    for part in ("all", "campaign_calls") if cl else ():
+        q = cl[part]
+        if q is not None:
+            out.append(
+                f"clusters ({part.replace('_', ' ')}, {q['n_calls']} calls): "
+                + "  ".join(
+                    f"{k}={q[k]:.4f}" for k in ("bcubed_precision", "bcubed_recall", "bcubed_f1", "ari")
+                )
+            )
+    return out
 
 
 def main(argv: Sequence[str]) -> int:
@@ -106,6 +129,8 @@ def main(argv: Sequence[str]) -> int:
         for k in ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc")
     )
     _OUT.print(line, highlight=False, soft_wrap=True)
+    for text in extra_lines(m):
+        _OUT.print(text, highlight=False, soft_wrap=True)
     _OUT.print(
         f"wrote {out / 'metrics.json'}, {out / 'report.md'}, {out / 'report.html'}",
         highlight=False,

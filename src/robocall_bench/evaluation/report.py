@@ -24,6 +24,16 @@ NAMES = {
     "fnr_at_fpr_1pct": "FNR @ FPR=1%",
 }
 BREAKDOWN_COLS = ("eer", "min_dcf", "act_dcf", "cllr", "auc")
+CLUSTER_NAMES = {
+    "bcubed_precision": "B-cubed precision",
+    "bcubed_recall": "B-cubed recall",
+    "bcubed_f1": "B-cubed F1",
+    "ari": "ARI",
+}
+BREAKDOWN_NOTES = {
+    "role": "Each robocall role (tts: synthetic speech; recorded: a human recording played by a dialer) "
+    "scored against every live call of its track.",
+}
 
 
 def fmt(key: str, m: dict | None) -> str:
@@ -97,6 +107,25 @@ def tables(m: dict) -> list[Table]:
                 f"By {col}",
                 ["value", "pairing", "robocall", "human"] + [NAMES[k] for k in BREAKDOWN_COLS],
                 rows,
+                BREAKDOWN_NOTES.get(col, ""),
+            )
+        )
+    cl = m.get("clustering")
+    if cl:
+        parts = [("all calls", cl["all"]), ("campaign calls only", cl["campaign_calls"])]
+        rows = [
+            [name, str(q["n_calls"]), str(q["n_true_clusters"]), str(q["n_pred_clusters"])]
+            + [f"{q[k]:.4f}" for k in CLUSTER_NAMES]
+            for name, q in parts
+            if q is not None
+        ]
+        out.append(
+            Table(
+                "Clustering",
+                ["calls", "n", "true clusters", "predicted clusters", *CLUSTER_NAMES.values()],
+                rows,
+                f"Cluster file against the protocol's campaign column on {cl['rows']}; each live call is its "
+                "own true cluster. B-cubed is averaged per call; ARI is the adjusted Rand index.",
             )
         )
     if m["early_detection"]:

@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..contract import MAX_BAD_LINES, Protocol, read_protocol, read_scores
+from ..contract import CAMPAIGN_TRACK, MAX_BAD_LINES, Protocol, read_protocol, read_scores, sha256_file
+from ..contract.clusters import read_clusters
 from ..errors import RcbError
 from .bootstrap import BootstrapConfig, bootstrap_metrics
 from .breakdown import breakdown_columns, cluster_ids, conditions
+from .clustering import campaign_clustering
 from .core import CostModel, compute_metrics
 
 SCHEMA = "robocall-bench/metrics"
@@ -48,6 +50,8 @@ class EvalSpec:
     max_score_bytes: int | None = None
     max_bad_score_lines: int = MAX_BAD_LINES
     worst_min_trials: int = 5
+    # A cluster file (utt_id<TAB>cluster) of a set-level system, scored against the campaign column.
+    clusters: str | Path | None = None
 
 
 @dataclass
@@ -128,12 +132,45 @@ def _dev_threshold(spec: EvalSpec, proto: Protocol) -> tuple[float | None, dict]
     return t, {"source": "dev_eer", "value": t, "dev_scores_sha256": sf.sha256}
 
 
+def clustering_rows(sel: Protocol) -> tuple[Protocol, str]:
+    """(the rows a cluster file must cover, what they are): the campaign track's rows when the
+    selection holds that track among others, else the whole selection."""
+    track = sel.cols["track"]
+    if (track == CAMPAIGN_TRACK).any() and not (track == CAMPAIGN_TRACK).all():
+        return sel.subset(track == CAMPAIGN_TRACK), f"track={CAMPAIGN_TRACK}"
+    return sel, "the evaluated rows"
+
+
+def check_clusters_spec(spec: EvalSpec, proto: Protocol) -> None:
+    """RcbError before any work when clusters= is given but the protocol has no campaign column."""
+    if spec.clusters not in (None, "") and "campaign" not in proto.cols:
+        raise RcbError(
+            f"{proto.path}: this protocol has no campaign column: build a corpus with the campaign track "
+            "(corpus version >= 2) or drop clusters="
+        )
+
+
+def evaluate_clusters(spec: EvalSpec, sel: Protocol) -> dict | None:
+    """metrics.json's ``clustering`` block for ``spec.clusters`` (None when not given)."""
+    if spec.clusters in (None, ""):
+        return None
+    rows, what = clustering_rows(sel)
+    pred = read_clusters(spec.clusters, rows.cols["utt_id"])
+    return {
+        "rows": what,
+        **campaign_clustering(pred, rows.cols["campaign"], rows.is_robocall),
+        "truth": "protocol campaign column; each live call ('-') its own cluster",
+    }
+
+
 def evaluate(spec: EvalSpec) -> EvalResult:
     """Validate the score file(s) against the protocol selection and compute every metric."""
     proto = read_protocol(spec.protocol)
     sel = proto.select(spec.split, spec.track)
     where = f"split={spec.split}" + (f" track={spec.track}" if spec.track else "")
     columns, skipped_breakdowns = breakdown_columns(sel, spec.breakdown)  # before the slow part
+    check_clusters_spec(spec, proto)
+    clustering = evaluate_clusters(spec, sel)  # a bad cluster file fails before the score file is read
     sf = read_scores(spec.scores, sel, proto, where, spec.max_score_bytes, spec.max_bad_score_lines)
     labels = sel.is_robocall
     if labels.all() or not labels.any():
@@ -184,6 +221,7 @@ def evaluate(spec: EvalSpec) -> EvalResult:
         "breakdowns_skipped": skipped_breakdowns,
         "worst_condition": worst_condition(breakdowns, spec.worst_min_trials),
         "early_detection": early,
+        "clustering": clustering,
         "config": {
             "split": spec.split,
             "track": spec.track,
@@ -209,6 +247,9 @@ def evaluate(spec: EvalSpec) -> EvalResult:
             "scores": str(sf.path),
             "scores_sha256": sf.sha256,
             "early_scores": early_prov,
+            "clusters": None
+            if clustering is None
+            else {"path": str(spec.clusters), "sha256": sha256_file(spec.clusters)},
             "package": "robocall-bench",
             "package_version": __version__,
             "git_sha": git_sha(),
