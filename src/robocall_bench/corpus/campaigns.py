@@ -246,7 +246,6 @@ def make_campaigns(
         n = int(cfg.calls.get(split, 0))
         if n <= 0:
             continue
-        rng = rng_for(seed, "campaigns", split)
         weights = {k: float(w) for k, w in (cfg.kinds.get(split) or {}).items() if w > 0}
         unknown = set(weights) - set(KINDS)
         if unknown:
@@ -261,12 +260,27 @@ def make_campaigns(
         seen_codecs = {c: w for c, w in codecs.items() if split == "eval" or c not in eval_only_codecs}
         cn = sorted(seen_codecs)
         cw = np.array([seen_codecs[c] for c in cn], float)
-        for c, size in enumerate(campaign_sizes(n, cfg, rng)):
-            langs = [lang for lang, pool in pools.items() if pool.free_s() >= 2 * cfg.call_s[1]]
+        if not any(voice_pool.get((split, lang)) for lang in pools):
+            weights.pop("recording", None)
+            weights.pop("vocoded", None)
+        if not weights:
+            raise RcbError(f"campaigns: no message kind is possible in split {split}; check campaigns.kinds")
+        # Each kind gets its share of the split's calls (sizes drawn within the kind), so one
+        # heavy-tailed draw cannot give a kind all calls. English-only kinds first; tts last, in
+        # whichever language has live speech left.
+        total_w = sum(weights.values())
+        plan_sizes = []
+        for kind in [k for k in KINDS if k in weights]:
+            share = round(n * weights[kind] / total_w)
+            if share >= cfg.size_min:
+                plan_sizes += [(kind, k) for k in campaign_sizes(share, cfg, rng_for(seed, "sizes", split, kind))]
+        for c, (kind, size) in enumerate(plan_sizes):
+            free = {lang: pool.free_s() for lang, pool in pools.items()}
+            langs = [lang for lang, f in free.items() if f >= 2 * cfg.call_s[1]]
             if not langs:
                 break  # the split's live speech is used up: fewer campaign calls than asked
-            msg = _message(seed, split, c, size, cfg, weights, langs, voice_pool, prompts, scripts, fam_split,
-                           systems, copy_systems, eval_only_systems, split_sentences, rng)  # fmt: skip
+            msg = _message(seed, split, c, size, kind, cfg, langs, free, voice_pool, prompts, scripts, fam_split,
+                           systems, copy_systems, eval_only_systems, split_sentences)  # fmt: skip
             if msg is None:
                 continue
             pool = pools[msg.language]
@@ -319,22 +333,13 @@ def make_campaigns(
     return messages, calls
 
 
-def _message(seed, split, c, size, cfg, weights, langs, voice_pool, prompts, scripts, fam_split, systems,
-             copy_systems, eval_only_systems, split_sentences, rng) -> MessagePlan | None:  # fmt: skip
-    """The message of campaign ``c`` of ``split``: a kind drawn by weight among those possible here."""
+def _message(seed, split, c, size, kind, cfg, langs, free, voice_pool, prompts, scripts, fam_split, systems,
+             copy_systems, eval_only_systems, split_sentences) -> MessagePlan | None:  # fmt: skip
+    """The message of campaign ``c`` of ``split``, of ``kind``; None when this split cannot make one."""
     key = f"message|{split}|{c}"
     r = rng_for(seed, key)
     target = float(r.uniform(*cfg.message_s))
     cid, mid = "cmp_" + blind_id(seed, f"c|{key}")[4:], "msg_" + blind_id(seed, key)[4:]
-    usable = dict(weights)
-    if not any(voice_pool.get((split, lang)) for lang in langs):
-        usable.pop("recording", None)
-        usable.pop("vocoded", None)
-    if not usable:
-        raise RcbError(f"campaigns: no message kind is possible in split {split}; check campaigns.kinds")
-    kinds = sorted(usable)
-    w = np.array([usable[k] for k in kinds])
-    kind = str(kinds[int(r.choice(len(kinds), p=w / w.sum()))])
     base = dict(message=mid, campaign=cid, split=split, kind=kind, role=KIND_ROLE[kind], target_s=round(target, 3),
                 seed=derive_seed(seed, key, "render"), n_calls=size)  # fmt: skip
     gaps = list(r.uniform(*cfg.gap_s, size=64))
@@ -346,6 +351,8 @@ def _message(seed, split, c, size, cfg, weights, langs, voice_pool, prompts, scr
                            text_id=mid, family=f"msg:{mid}", item=item, insert_after=ins, **base)  # fmt: skip
     if kind in ("recording", "vocoded"):
         langs_v = [lang for lang in langs if voice_pool.get((split, lang))]
+        if not langs_v:
+            return None
         lang = langs_v[int(r.integers(len(langs_v)))]
         pool = voice_pool[(split, lang)]
         by_spk: dict[str, list[SourceItem]] = defaultdict(list)
@@ -363,8 +370,9 @@ def _message(seed, split, c, size, cfg, weights, langs, voice_pool, prompts, scr
             system = cands[int(r.integers(len(cands)))]
         return MessagePlan(system=system, speaker=item.speaker, language=lang, text=item.text, text_id=mid,
                            family=f"msg:{mid}", item=item, **base)  # fmt: skip
-    # tts: one rendition of a script of this split's families
-    lang = langs[int(r.integers(len(langs)))]
+    # tts: one rendition of a script of this split's families, in a language drawn by live speech left
+    fw = np.array([free[lang] for lang in langs])
+    lang = langs[int(r.choice(len(langs), p=fw / fw.sum()))]
     mine = [s for s in scripts if s.language == lang and fam_split.get(s.family) == split]
     cands = [s for s in sorted(systems.get(lang, [])) if s not in copy_systems
              and (split == "eval" or s not in eval_only_systems)]  # fmt: skip
