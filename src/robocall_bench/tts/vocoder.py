@@ -26,6 +26,10 @@ PIP_TORCH = "pip install -e '.[torch]' (torch + torchaudio)"
 MAX_PEAK = 0.95
 # WORLD's F0 search range for telephone speech of adults and children (Hz).
 F0_FLOOR, F0_CEIL = 60.0, 500.0
+# D4C's voiced/unvoiced check sums power up to 7900 Hz; below this rate that runs past Nyquist into
+# an uninitialised buffer (WORLD d4c.cpp, D4CLoveTrainSub), so frames flipped to noise depending on
+# what earlier calls left in memory. Such rates are analysed by D4C at an integer multiple >= this.
+D4C_MIN_RATE = 15800
 # Shortest input worth vocoding (s): below it dio/GL have only a handful of frames.
 MIN_INPUT_S = 0.1
 
@@ -164,8 +168,9 @@ class WorldEngine(CopySynthesisEngine):
             f0 = pw.stonemask(y, f0, t, sr)
         else:
             f0, t = pw.harvest(y, sr, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=fp)
-        sp = pw.cheaptrick(y, f0, t, sr, f0_floor=F0_FLOOR)
-        ap = pw.d4c(y, f0, t, sr)
+        fft_size = int(pw.get_cheaptrick_fft_size(sr, F0_FLOOR))
+        sp = pw.cheaptrick(y, f0, t, sr, f0_floor=F0_FLOOR, fft_size=fft_size)
+        ap = aperiodicity(pw, y, f0, t, sr, fft_size)
         f0 = f0 * params["f0_scale"]  # unvoiced frames stay 0
         sp = warp_envelope(sp, params["formant_shift"])
         ap = np.clip(ap * params["aperiodicity_scale"], 0.0, 1.0)
@@ -179,6 +184,23 @@ class WorldEngine(CopySynthesisEngine):
         except md.PackageNotFoundError:
             v = "missing"
         return {"engine": "world", "pyworld": v, "f0": self.f0_method}
+
+
+def aperiodicity(pw: Any, y: np.ndarray, f0: np.ndarray, t: np.ndarray, sr: int, fft_size: int) -> np.ndarray:
+    """D4C aperiodicity (frames, fft_size // 2 + 1) of ``y`` (T,) float64 at rate ``sr``.
+
+    Below D4C_MIN_RATE the signal is upsampled by an integer k (its empty upper band reads as
+    "periodic", so dio's voicing stands) and analysed with a k-times FFT: the same bin spacing,
+    so the first fft_size // 2 + 1 bins are exactly the 0..sr/2 band asked for.
+    """
+    k = math.ceil(D4C_MIN_RATE / sr)
+    if k <= 1:
+        return pw.d4c(y, f0, t, sr, fft_size=fft_size)
+    from scipy.signal import resample_poly
+
+    up = np.ascontiguousarray(resample_poly(y, k, 1), dtype=np.float64)
+    ap = pw.d4c(up, f0, t, sr * k, fft_size=fft_size * k)
+    return np.ascontiguousarray(ap[:, : fft_size // 2 + 1])
 
 
 def warp_envelope(sp: np.ndarray, alpha: float) -> np.ndarray:
