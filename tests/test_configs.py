@@ -29,6 +29,7 @@ ELSEWHERE = {
 }
 # Keys each verb reads from its root config (a renamed key would otherwise surface only at run time).
 ROOT_KEYS = {
+    "campaign": ["input", "out", "clusters", "split", "track", "min_seconds", "min_votes", "top"],
     "corpus": ["seed", "out", "corpora_root", "num_workers", "tts", "channel", "plan", "protocol"],
     "demo": ["demo", "recipes"],
     "eval": ["scores", "protocol", "out", "split", "breakdown", "bootstrap", "cost"],
@@ -38,6 +39,7 @@ ROOT_KEYS = {
     "train": ["corpus", "seed", "trainer", "data", "optim", "score", "run_dir"],
 }
 REQUIRED = {
+    "campaign": {"input", "out"},
     "eval": {"scores", "protocol", "out"},
     "fuse": {"scores", "dev_scores", "protocol", "out"},
     "score": {"ckpt", "input", "out"},

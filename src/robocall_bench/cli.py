@@ -34,6 +34,10 @@ VERBS: dict[str, tuple[str, str]] = {
         "robocall_bench.fusion.fuse",
         "fuse score files of several systems with weights fitted on dev (scores=[..] dev_scores=[..] protocol= out=)",
     ),
+    "campaign": (
+        "robocall_bench.fingerprint.cli",
+        "score a set of calls by shared audio (replayed messages): scores and clusters (input= out= [clusters=])",
+    ),
     "summarize": (
         "robocall_bench.summarize",
         "mean ± std across seeds of training runs, per experiment and track (runs=DIR_OR_GLOB [metric=] [out=])",

@@ -22,6 +22,8 @@ from scipy.signal import resample_poly
 
 # Telephone band: nothing outside 300-3400 Hz survives every codec.
 SAMPLE_RATE = 8000
+# f1 (8 bits) | df + 128 (8 bits) | dt (6 bits): see pair_hashes
+HASH_BITS = 22
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,16 @@ class LandmarkConfig:
     peak_freq_bins: int = 15  # local-maximum neighbourhood (bins x frames)
     peak_frames: int = 9
     peaks_per_s: float = 40.0  # at most this many of the strongest peaks per second of audio
+    peak_block_s: float = 1.0  # ... counted per block of this length, so a loud stretch cannot take them all
+    whiten: bool = True  # subtract each bin's mean level over the call: a fixed EQ/handset tilt cancels
     min_db_over_median: float = 6.0  # a peak must stand above the frame band's median level
     fan_out: int = 8  # targets paired with each anchor
     dt_min: int = 1  # target zone, frames after the anchor
     dt_max: int = 63  # 6 bits
     df_max: int = 127  # |f2 - f1| in bins, 8 bits with the sign
+    freq_quant: int = (
+        3  # hash f1 and df in 47 Hz units: a peak moved a bin by codec/noise still hashes the same
+    )
 
     @property
     def bins(self) -> tuple[int, int]:
@@ -85,13 +92,17 @@ def log_spectrogram(x: np.ndarray, cfg: LandmarkConfig) -> np.ndarray:
     return 10.0 * np.log10(p + np.float32(1e-10))
 
 
-def find_peaks(s: np.ndarray, cfg: LandmarkConfig, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+def find_peaks(s: np.ndarray, cfg: LandmarkConfig) -> tuple[np.ndarray, np.ndarray]:
     """Local maxima of ``s`` (frames, bins) -> (frame (k,), bin (k,)), sorted by frame, then bin.
 
     A peak is the maximum of its neighbourhood, stands ``min_db_over_median`` above the median of
     its frame (so level changes and stationary noise floors do not decide), and is among the
-    ``peaks_per_s * seconds`` strongest of the call.
+    ``peaks_per_s * peak_block_s`` strongest of its block (a per-block quota: truncating a call or
+    a loud passage elsewhere does not change which peaks a stretch of audio keeps).
     """
+    if cfg.whiten and s.shape[0] > 1:
+        s = s - s.mean(axis=0, keepdims=True)
+    # separable running max (scipy does rows then columns for a rectangular size): O(n) per axis
     local = maximum_filter(s, size=(cfg.peak_frames, cfg.peak_freq_bins), mode="constant", cval=-np.inf)
     t, f = np.nonzero(s == local)
     # the frame's median over every 4th bin: as robust as the full median at a quarter of the cost
@@ -99,10 +110,13 @@ def find_peaks(s: np.ndarray, cfg: LandmarkConfig, seconds: float) -> tuple[np.n
     strength = s[t, f] - floor[t]
     ok = strength > cfg.min_db_over_median
     t, f, strength = t[ok], f[ok], strength[ok]
-    keep = max(1, round(cfg.peaks_per_s * seconds))
-    if t.size > keep:
-        top = np.argpartition(-strength, keep - 1)[:keep]
-        t, f = t[top], f[top]
+    per_block = max(1, round(cfg.peaks_per_s * cfg.peak_block_s))
+    block = t // max(1, round(cfg.peak_block_s / cfg.frame_s))
+    order = np.lexsort((-strength, block))  # by block, strongest first
+    t, f, block = t[order], f[order], block[order]
+    rank = np.arange(block.size) - np.searchsorted(block, block)  # position inside its block
+    keep = rank < per_block
+    t, f = t[keep], f[keep]
     order = np.lexsort((f, t))
     return t[order].astype(np.int32), f[order].astype(np.int32)
 
@@ -120,12 +134,17 @@ def pair_hashes(t: np.ndarray, f: np.ndarray, cfg: LandmarkConfig) -> tuple[np.n
         dt = t[j:] - t[:-j]
         if dt.min() > cfg.dt_max:  # frames are sorted: every later j is further away still
             break
+        if j > cfg.fan_out and used[:-j].min() >= cfg.fan_out:  # every anchor left has its targets
+            break
         df = f[j:] - f[:-j]
         ok = (dt >= cfg.dt_min) & (dt <= cfg.dt_max) & (np.abs(df) <= cfg.df_max) & (used[:-j] < cfg.fan_out)
         if not ok.any():
             continue
         used[:-j] += ok
-        hs.append((f[:-j][ok].astype(np.uint32) << 14) | ((df[ok] + 128).astype(np.uint32) << 6)
+        q = cfg.freq_quant
+        f1 = f[:-j][ok] // q
+        dq = np.floor_divide(df[ok] + q // 2, q)
+        hs.append((f1.astype(np.uint32) << 14) | ((dq + 128).astype(np.uint32) << 6)
                   | dt[ok].astype(np.uint32))  # fmt: skip
         ts.append(t[:-j][ok])
     if not hs:
@@ -141,6 +160,6 @@ def fingerprint(x: np.ndarray, sr: int, cfg: LandmarkConfig | None = None) -> Fi
     if y.size < cfg.n_fft:
         return Fingerprint(np.zeros(0, np.uint32), np.zeros(0, np.int32), seconds)
     s = log_spectrogram(y, cfg)
-    t, f = find_peaks(s, cfg, seconds)
+    t, f = find_peaks(s, cfg)
     h, a = pair_hashes(t, f, cfg)
     return Fingerprint(h, a, seconds)
