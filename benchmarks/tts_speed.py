@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):  # one core, inherited by flite/festival subprocesses
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    systems = args.systems or available_systems()
+    # Copy-synthesis vocoders read audio, not text: benchmarks/vocoder_speed.py measures them.
+    systems = args.systems or [s for s in available_systems() if not getattr(load_engine(s), "copy", False)]
     ref = measure(args.reference, args.repeat)
     rows = [ref if s == args.reference else measure(s, args.repeat) for s in systems]
     print(f"{'system':<22} {'lang':<4} {'audio s':>8} {'wall s':>8} {'x real time':>12} {'vs ref':>8}")
