@@ -51,6 +51,8 @@ _POP = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.uint8)
 def chroma_score(a: np.ndarray, b: np.ndarray) -> float:
     """1 - lowest bit-error rate over alignments of raw fingerprints a (n,), b (m,) overlapping >= MIN_OVERLAP."""
     best = 1.0
+    if min(a.size, b.size) < MIN_OVERLAP:  # too short to align: no evidence
+        return 0.0
     for lag in range(-(b.size - MIN_OVERLAP), a.size - MIN_OVERLAP + 1):
         i0, j0 = max(0, lag), max(0, -lag)
         n = min(a.size - i0, b.size - j0)

@@ -88,8 +88,10 @@ class NumpyIndex:
     def _merge(self) -> None:
         if not self._tail:
             return
-        h_old = np.repeat(np.arange(1 << HASH_BITS, dtype=np.int64), np.diff(self._off))
-        h = np.concatenate([h_old, *(fp.hashes.astype(np.int64) for _, fp in self._tail)])
+        parts = [fp.hashes.astype(np.int64) for _, fp in self._tail]
+        if self._k.size:  # the merged postings' hashes, rebuilt from the CSR rows
+            parts.insert(0, np.repeat(np.arange(1 << HASH_BITS, dtype=np.int64), np.diff(self._off)))
+        h = np.concatenate(parts)
         k = np.concatenate([self._k, *(np.full(len(fp), key, np.int32) for key, fp in self._tail)])
         t = np.concatenate([self._t, *(fp.frames for _, fp in self._tail)])
         self._tail = []

@@ -6,9 +6,12 @@ spectrum frame, and a hash says nothing about where the call started: a message 
 12th second (the callee answered late) still hashes the same, only with shifted anchor frames.
 Matching two calls is then "many hashes in common at one consistent frame offset".
 
-Why not Chromaprint: it is built for music (chroma features at 11,025 Hz from 28 Hz to 3.5 kHz,
-32-bit sub-fingerprints compared bit-wise at fixed alignment) and is measured against this in
-``benchmarks/fingerprint_compare.py``; see the README's campaign section for the figures.
+Why not Chromaprint: it is built for music (chroma features at 11,025 Hz, 32-bit sub-fingerprints
+compared bit-wise at fixed alignment). On the same pairs through the real narrowband channel
+(benchmarks/fingerprint_compare.py, 40 pairs of each kind, seed 0) landmarks separate replays from
+re-spoken digits and same-speaker utterances with AUC 0.999 / EER 0.006 against Chromaprint's
+0.944 / 0.125 (bit-error rate over all alignments); Chromaprint is ~2.4x faster to compute, but
+both are far above real time and only landmarks can be indexed by hash. See docs/campaign.md.
 """
 
 from __future__ import annotations
