@@ -43,7 +43,7 @@ class CampaignConfig:
     size_min: int = 2
     size_max: int = 200
     message_s: tuple[float, float] = (8.0, 30.0)
-    call_s: tuple[float, float] = (6.0, 14.0)  # drawn call length (both classes)
+    call_s: tuple[float, float] = (5.0, 12.0)  # drawn call length (both classes)
     pickup_s: tuple[float, float] = (0.0, 4.0)  # how far into the message the callee picks up
     kinds: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> kind -> weight
     voice_talent_sources: tuple[str, ...] = ()  # source names whose items are voice-talent prompts
@@ -141,7 +141,7 @@ def _talent_digits(items: list[SourceItem]) -> dict[str, str]:
 
 
 class LivePool:
-    """Live material of one split and language: whole items per speaker, each file used once.
+    """Live material of one split and language: each second of speech used by one live call only.
 
     ``call(need_s, key, rng)`` joins unused items of one speaker (speakers drawn with repeats, so
     the same person calls several times); ``respoken(...)`` re-speaks a digit string another live
@@ -156,42 +156,67 @@ class LivePool:
         self.gap_s = gap_s
         self.digits = _digit_clips(items)
         self.said: list[tuple[str, list[str]]] = []  # (speaker, digits) of digit-string live calls
+        self.cursor: dict[str, float] = {}  # file -> seconds of it used by windows so far
+
+    def _left(self, it: SourceItem) -> float:
+        """Unused seconds of ``it``: all of it, what follows the cursor of a windowed recording, or 0."""
+        if any(f in self.used for f in it.files):
+            return 0.0
+        return it.duration - self.cursor.get(it.files[0], 0.0) if len(it.files) == 1 else it.duration
 
     def free_s(self) -> float:
         """Seconds of live speech not used yet."""
-        return sum(i.duration for spk in self.by_spk for i in self._free(spk))
+        return sum(self._left(i) for its in self.by_spk.values() for i in its)
 
     def _free(self, spk: str) -> list[SourceItem]:
-        return [i for i in self.by_spk[spk] if not any(f in self.used for f in i.files)]
+        """Items of ``spk`` not touched yet (whole)."""
+        return [i for i in self.by_spk[spk] if self._left(i) == i.duration and i.files[0] not in self.cursor]
 
-    def call(self, need_s: float, key: str, rng) -> SourceItem | None:
-        free_s = {s: sum(i.duration for i in self._free(s)) for s in sorted(self.by_spk)}
-        # speakers with enough unused speech for the whole call; else whoever has any left
-        spks = [s for s, d in free_s.items() if d >= need_s] or [s for s, d in free_s.items() if d > 0]
+    def call(self, need_s: float, key: str, rng) -> tuple[SourceItem, float, float | None] | None:
+        """(item, start, stop) of a new live call of about ``need_s`` seconds, or None when none is left.
+
+        A speaker with enough unused speech is drawn (repeats allowed: the same person calls again);
+        a long recording of theirs gives a window (the rest stays for later calls), else unused
+        whole items of theirs are joined.
+        """
+        left = {s: sum(self._left(i) for i in its) for s, its in sorted(self.by_spk.items())}
+        spks = [s for s, d in left.items() if d >= need_s] or [s for s, d in left.items() if d > 0]
         if not spks:
             return None
         spk = spks[int(rng.integers(len(spks)))]
-        parts = _fill(self._free(spk), need_s, rng)
+        longs = [i for i in self.by_spk[spk] if len(i.files) == 1 and self._left(i) >= need_s]
+        if longs:
+            it = longs[int(rng.integers(len(longs)))]
+            start = self.cursor.get(it.files[0], 0.0)
+            stop = start + need_s
+            self.cursor[it.files[0]] = stop
+            return it, round(start, 3), round(stop, 3)
+        parts = _fill(self._free(spk), need_s, rng) or [max(self.by_spk[spk], key=self._left)]
+        if len(parts) == 1 and self._left(parts[0]) < parts[0].duration:  # the rest of a windowed one
+            it = parts[0]
+            start = self.cursor[it.files[0]]
+            self.used.update(it.files)
+            return it, round(start, 3), None
         for it in parts:
             self.used.update(it.files)
         out = join_items(parts, key, list(rng.uniform(*self.gap_s, size=len(parts))))
         digits = [Path(f).stem.split("_")[0] for f in out.files]
         if spk in self.digits and all(d in DIGITS for d in digits):
             self.said.append((spk, digits))
-        return out
+        return out, 0.0, None
 
-    def respoken(self, key: str, rng) -> SourceItem | None:
+    def respoken(self, key: str, rng) -> tuple[SourceItem, float, float | None] | None:
         """Other takes of a digit string a live call already said, by the same speaker (not a replay)."""
         for j in rng.permutation(len(self.said)):
             spk, digits = self.said[j]
-            files = []
+            files: list[str] = []
             for d in digits:
-                free = [f for f in self.digits[spk][d] if f not in self.used]
+                free = [f for f in self.digits[spk][d] if f not in self.used and f not in files]
                 if not free:
                     break
                 files.append(free[int(rng.integers(len(free)))])
-                self.used.add(files[-1])
             if len(files) == len(digits):
+                self.used.update(files)
                 from ..sources.fsdd import DIGIT_WORDS
 
                 gaps = tuple(round(float(g), 3) for g in rng.uniform(0.05, 0.25, size=len(files) - 1))
@@ -199,7 +224,7 @@ class LivePool:
                 return SourceItem(
                     item_id=key, source=spk.split(":")[0], speaker=spk, language="en", files=tuple(files),
                     duration=0.5 * len(files) + sum(gaps), text=text, gaps=gaps, trim_clips=True,
-                )  # fmt: skip
+                ), 0.0, None  # fmt: skip
         return None
 
 
@@ -274,6 +299,8 @@ def make_campaigns(
             share = round(n * weights[kind] / total_w)
             if share >= cfg.size_min:
                 plan_sizes += [(kind, k) for k in campaign_sizes(share, cfg, rng_for(seed, "sizes", split, kind))]
+        # interleaved, so that when the live speech of a language runs out no kind loses all its campaigns
+        plan_sizes = [plan_sizes[i] for i in rng_for(seed, "campaign-order", split).permutation(len(plan_sizes))]
         for c, (kind, size) in enumerate(plan_sizes):
             free = {lang: pool.free_s() for lang, pool in pools.items()}
             langs = [lang for lang, f in free.items() if f >= 2 * cfg.call_s[1]]
@@ -284,16 +311,17 @@ def make_campaigns(
             if msg is None:
                 continue
             pool = pools[msg.language]
-            n_planned = 0
+            n_planned, first = 0, len(calls)
             for j in range(size):
                 key = f"campaign|{split}|{c}|{j}"
                 r = rng_for(seed, key)
                 length = float(r.uniform(*cfg.call_s))
                 live_key = f"live|{split}|{c}|{j}"
-                live = pool.respoken(live_key, r) if r.random() < cfg.respoken_fraction else None
-                live = live or pool.call(length + pcfg.window_margin_s, live_key, r)
-                if live is None:  # every live file of this language is used: the campaign stays smaller
+                live: tuple | None = pool.respoken(live_key, r) if r.random() < cfg.respoken_fraction else None
+                got = live or pool.call(length + pcfg.window_margin_s, live_key, r)
+                if got is None:  # every live file of this language is used: the campaign stays smaller
                     break
+                live, live_start, live_stop = got
                 n_planned += 1
                 insert = None
                 if msg.insert_after is not None:
@@ -322,14 +350,18 @@ def make_campaigns(
                 calls.append(
                     UttPlan(
                         utt_id=hid, key=live_key, split=split, track=track, label="human", language=live.language,
-                        system="human", speaker=live.speaker, source=live.source, text=live.text,
+                        system="human", speaker=live.speaker, source=live.source,
+                        text=live.text if live_start == 0 and live_stop is None else None,  # a window: unknown words
                         text_id=live.item_id, family="-", target_s=round(length, 3), pad_s=pads[1],
                         codec=str(cn[int(r.choice(len(cn), p=cw / cw.sum()))]),
-                        seed=derive_seed(seed, live_key, "render"), pair=uid, item=live,
+                        seed=derive_seed(seed, live_key, "render"), pair=uid, item=live, start=live_start,
+                        stop=live_stop,
                     )
                 )  # fmt: skip
-            if n_planned:
+            if n_planned >= cfg.size_min:
                 messages.append(replace(msg, n_calls=n_planned))
+            else:  # a campaign of one call is no campaign: drop it (its live speech stays used)
+                del calls[first:]
     return messages, calls
 
 
