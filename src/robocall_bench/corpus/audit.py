@@ -115,9 +115,10 @@ def campaign_audit(
                 by_role[f"{r} vs live"] = round(max(by_role.get(f"{r} vs live", 0.0), a), 4)
     res["by_role"] = by_role
     groups = np.array([r["campaign"] if r["campaign"] != "-" else r["utt_id"] for r in rows])[idx]
-    folds = StratifiedGroupKFold(n_splits=min(5, len(set(groups))), shuffle=True, random_state=seed)
+    k_folds = min(5, len(set(groups[yc == 1])), len(set(groups[yc == 0])))  # every fold needs both classes
+    folds = StratifiedGroupKFold(n_splits=max(2, k_folds), shuffle=True, random_state=seed)
     per: dict[str, list[float]] = {k: [] for k in _models(seed)}
-    for a, b in folds.split(Xc, yc, groups):
+    for a, b in folds.split(Xc, yc, groups) if k_folds >= 2 else ():
         if len(set(yc[a])) < 2 or len(set(yc[b])) < 2:
             continue
         for k, m in _models(seed).items():

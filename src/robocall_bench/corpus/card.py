@@ -41,16 +41,17 @@ def card_text(manifest: dict, licenses: dict[str, str]) -> str:
 
 # robocall-bench corpus ({manifest["preset"]}, version {manifest["version"]}, seed {manifest["seed"]})
 
-Robocall (text-to-speech telemarketing) versus live human speech, after one simulated telephone
-channel that both classes share. protocol sha256 `{manifest["protocol_sha256"]}`.
+Robocall (text-to-speech, vocoded or pre-recorded telemarketing speech a dialer plays) versus live
+human speech, after one simulated telephone channel that both classes share. protocol sha256
+`{manifest["protocol_sha256"]}`.
 
-| split | human | robocall | hours | human speakers | TTS systems |
+| split | human | robocall | hours | human speakers | robocall systems |
 |---|---|---|---|---|---|
 {rows}
 
 Total: {c["total"]["utterances"]} utterances, {c["total"]["hours"]:.2f} hours. Eval tracks:
 `eval` (seen systems and codecs), `unseen-systems` ({", ".join(manifest["eval_only_systems"])}),
-`unseen-channel` ({", ".join(manifest["eval_only_codecs"])}).
+`unseen-channel` ({", ".join(manifest["eval_only_codecs"])}){campaign_line(manifest)}.
 
 ## How it was made
 - Human speech: real read speech from the sources below, speakers disjoint across splits; long
@@ -60,6 +61,11 @@ Total: {c["total"]["utterances"]} utterances, {c["total"]["hours"]:.2f} hours. E
   renditions of human-side texts so that content alone does not separate the classes. Rendered
   by offline TTS engines with per-utterance rate/pitch/noise variation (`manifest.json` lists
   engines and versions; `metadata.jsonl` has every utterance's TTS parameters and channel chain).
+- Campaigns: one message (joined IVR voice-talent prompts, a held-aside human recording, one TTS
+  rendition or one vocoded copy) played in many calls, each call with its own channel, pick-up
+  offset, hang-up and optional spoken-digit insert, and each paired with a unique live call (some
+  re-speak another live call's digits: a re-spoken take is not a replay). Columns `call_id`,
+  `campaign`, `message`, `role` (live / tts / recorded); `manifest.json` has the campaign plan.
 - Both classes: trimmed, cut at a pause to a drawn length, padded with drawn silence, then one
   telephone channel (noise at a drawn SNR, optional room response, 8 kHz band limit, codec round
   trip, frame loss, level normalisation and gain). `audit.json` reports how well simple
@@ -70,12 +76,22 @@ Total: {c["total"]["utterances"]} utterances, {c["total"]["hours"]:.2f} hours. E
 
 ## Known limits
 - Human speech is read speech (audiobooks, digits, Mandarin commands), not conversational calls.
-- Robocalls come from offline TTS engines only (no commercial neural voices, no recorded human
-  robocall voices); Mandarin robocalls use espeak-ng only, so report Mandarin results separately.
+- Robocalls come from offline TTS engines, two vocoders and recordings of read speech (no
+  commercial neural voices); one US English voice talent (eval only); recorded and vocoded
+  messages are English only; Mandarin robocalls use espeak-ng only, so report Mandarin results
+  separately.
 - Few Mandarin human speakers in the development sample (two AISHELL speakers: train and eval).
 - The channel is a simulation; real networks add effects (echo, jitter buffers, transcoding chains)
   that are not modelled.
 """
+
+
+def campaign_line(manifest: dict) -> str:
+    """``, `campaign` (N campaigns, M calls)`` for the eval split's campaigns, or ""."""
+    ev = (manifest.get("campaign_plan") or {}).get("splits", {}).get("eval")
+    if not ev:
+        return ""
+    return f", `campaign` ({ev['campaigns']} campaigns, {ev['calls']} calls, each paired with a live call)"
 
 
 def write_card(out: Path, manifest: dict, prep) -> None:
