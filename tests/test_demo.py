@@ -64,6 +64,16 @@ def test_demo_builds_the_corpus_trains_three_models_and_prints_the_leaderboard(d
     for eid in ("lfcc-gmm", "lfcc-lcnn", "wav2vec2-tiny"):
         assert f"| {eid} |" in results
     assert "Wall time" in results
+    # the campaign track: fingerprint, every per-call run, and the fusion with the best one
+    camp = results[results.index("Campaign track:") :]
+    assert "| system | campaign EER % [95% CI] | tts vs live | recorded vs live | B-cubed F1 / ARI |" in camp
+    fp = next(line for line in camp.splitlines() if line.startswith("| fingerprint"))
+    eer = float(fp.split("|")[2].split()[0])
+    assert 0 <= eer <= 20  # tiny: a handful of campaigns, every call shares its message with another
+    assert sum(line.startswith("| fusion: ") for line in camp.splitlines()) == 1
+    for eid in ("lfcc-gmm", "lfcc-lcnn", "wav2vec2-tiny"):
+        assert f"| {eid} |" in camp
+    assert (demo / "out" / "campaign" / "clusters.tsv").is_file()
 
 
 def test_rerun_reuses_finished_runs_also_without_sources(demo, corpora_root, monkeypatch):

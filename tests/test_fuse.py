@@ -17,7 +17,7 @@ def _corpus(tmp_path: Path, n: int = 200) -> Path:
     for split in ("train", "dev", "eval"):
         for i in range(n):
             lab = "robocall" if i % 2 else "human"
-            track = split if split != "eval" else "campaign"
+            track = "campaign" if split == "eval" else split if i % 4 < 2 else f"{split}-campaign"
             rows.append({"utt_id": f"{split}{i:03d}", "label": lab, "split": split, "track": track,
                          "role": "recorded" if lab == "robocall" else "live",
                          "campaign": f"c{i % 7}" if lab == "robocall" else "-",
@@ -82,3 +82,28 @@ def test_refuses_one_system_or_mismatched_lists(tmp_path: Path) -> None:
                 f"out={tmp_path / 'o.tsv'}",
             ]
         )
+
+
+def test_dev_track_fits_on_that_track_only(tmp_path: Path) -> None:
+    import json
+
+    proto = _corpus(tmp_path)
+    files = []
+    for split, seed in (("dev", 0), ("eval", 1)):
+        ids, weak, strong = _systems(proto, split, seed)
+        files += [
+            write_scores(tmp_path / f"w_{split}.tsv", ids, weak),
+            write_scores(tmp_path / f"s_{split}.tsv", ids, strong),
+        ]
+    out = tmp_path / "f.tsv"
+    base = [
+        f"scores=[{files[2]},{files[3]}]",
+        f"dev_scores=[{files[0]},{files[1]}]",
+        f"protocol={proto}",
+        f"out={out}",
+    ]
+    assert main([*base, "dev_track=dev-campaign"]) == 0
+    info = json.loads((tmp_path / "f.tsv.fusion.json").read_text())
+    assert info["n_dev"] == 100  # half of the 200 dev rows are dev-campaign
+    with pytest.raises(RcbError, match="dev_track=nope: no dev rows"):
+        main([*base, "dev_track=nope"])

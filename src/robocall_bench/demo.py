@@ -263,23 +263,37 @@ def run_demo(cfg: DictConfig, console: Console | None = None) -> dict[str, Any]:
     lb_root = Path(str(d.leaderboard))
     data = build_leaderboard(lb_root, runs, console)
     stages["leaderboard"] = time.perf_counter() - t1
-    wall = time.perf_counter() - t0
     head, rows = result_rows(data, runs)
+    camp_md = ""
+    if d.get("campaign", True):
+        console.rule(f"[bold]{len(models) + 3}. campaign track (rcb campaign, rcb fuse)")
+        from .demo_campaign import campaign_stage
+
+        t2 = time.perf_counter()
+        best = next((e["entry_id"] for e in data["entries"] if e["entry_id"] in {r.entry_id for r in runs}), None)
+        chead, crows = campaign_stage(corpus, Path(str(d.out)) / "campaign", runs, best, 1000, console)
+        stages["campaign"] = time.perf_counter() - t2
+        ctab, camp_md = render(chead, crows, "campaign track: one message in many calls, EER % (fusion fitted on dev)")
+        console.print(ctab)
+    wall = time.perf_counter() - t0
     title = (
         f"rcb demo: {corpus.name}, EER % [95% CI] per track, ranked by eval EER ({wall / 60:.1f} min wall)"
     )
     tab, md = render(head, rows, title)
     console.print(tab)
     times = ", ".join([f"corpus {stages['corpus']:.0f} s", *(f"{r.model} {'reused' if r.reused else f'{r.seconds:.0f} s'}" for r in runs),
-                       f"leaderboard {stages['leaderboard']:.0f} s"])  # fmt: skip
+                       f"leaderboard {stages['leaderboard']:.0f} s",
+                       *([f"campaign {stages['campaign']:.0f} s"] if "campaign" in stages else [])])  # fmt: skip
     text = (f"# rcb demo\n\nCorpus `{corpus}`; runs under `{Path(str(d.out)).resolve() / 'runs'}`; leaderboard "
-            f"`{lb_root.resolve()}` (README.md, leaderboard.csv/json, site/index.html).\n\n{md}\nWall time "
+            f"`{lb_root.resolve()}` (README.md, leaderboard.csv/json, site/index.html).\n\n{md}\n"
+            + (f"Campaign track:\n\n{camp_md}\n" if camp_md else "") + "Wall time "
             f"{wall:.0f} s ({times}).\n")  # fmt: skip
     results = Path(str(d.out)) / "results.md"
     atomic_write_text(results, text)
     console.print(f"wall time {wall:.0f} s ({times}); table also in {results}, leaderboard in {lb_root}",
                   highlight=False)  # fmt: skip
-    return {"corpus": corpus, "runs": runs, "leaderboard": data, "table_md": md, "seconds": wall}
+    return {"corpus": corpus, "runs": runs, "leaderboard": data, "table_md": md, "campaign_md": camp_md,
+            "seconds": wall, "stages": stages}  # fmt: skip
 
 
 def main(argv: Sequence[str]) -> int:

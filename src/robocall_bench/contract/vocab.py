@@ -16,8 +16,13 @@ SPLITS: tuple[str, ...] = ("train", "dev", "eval")
 PER_CALL_TRACKS: tuple[str, ...] = ("eval", "unseen-systems", "unseen-channel")
 EVAL_TRACKS: tuple[str, ...] = (*PER_CALL_TRACKS, "campaign")
 MAIN_TRACK = EVAL_TRACKS[0]
-# The track values a row of each split may carry (train/dev rows carry their split's name).
-SPLIT_TRACKS: dict[str, tuple[str, ...]] = {"train": ("train",), "dev": ("dev",), "eval": EVAL_TRACKS}
+# The track values a row of each split may carry.
+# train/dev rows carry their split's name, or ``<split>-campaign`` for the campaign pool of that split
+# (campaign calls and the live calls paired with them: both classes, so the track is label-blind),
+# which systems that learn from campaigns (and fusions) fit on.
+SPLIT_TRACKS: dict[str, tuple[str, ...]] = {
+    "train": ("train", "train-campaign"), "dev": ("dev", "dev-campaign"), "eval": EVAL_TRACKS,
+}  # fmt: skip
 
 # protocol.tsv columns in the order ``rcb corpus`` writes them; add a column here.
 PROTOCOL_COLUMNS: tuple[str, ...] = (

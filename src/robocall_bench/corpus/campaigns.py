@@ -333,7 +333,7 @@ def make_campaigns(
                         gaps=tuple(round(float(g), 3) for g in r.uniform(0.08, 0.2, size=k - 1)), trim_clips=True,
                         text=" ".join(ds),
                     )  # fmt: skip
-                track = CAMPAIGN_TRACK if split == "eval" else split
+                track = CAMPAIGN_TRACK if split == "eval" else f"{split}-campaign"
                 uid, hid = blind_id(seed, key), blind_id(seed, live_key)
                 codec = str(cn[int(r.choice(len(cn), p=cw / cw.sum()))])
                 pads = [tuple(round(float(p), 3) for p in r.uniform(*pcfg.pad_s, size=2)) for _ in range(2)]

@@ -90,9 +90,20 @@ def main(argv: Sequence[str]) -> int:
     if out.is_dir():
         raise RcbError(f"out={out} is a directory; pass a file path")
     proto = read_protocol(str(c.protocol))
-    dsel = proto.select("dev", c.get("dev_track"))
-    Xd = matrix(dev, dsel, proto)
-    params = fit_fusion(Xd, dsel.is_robocall.astype(int), int(c.seed))
+    # dev score files cover the whole dev split (as `rcb train` and `rcb campaign split=dev` write
+    # them); the fit may use one dev track only, e.g. dev-campaign for a campaign-track fusion
+    dall = proto.select("dev")
+    Xd = matrix(dev, dall, proto)
+    keep = (
+        np.ones(len(dall), bool)
+        if c.get("dev_track") in (None, "")
+        else dall.cols["track"] == str(c.dev_track)
+    )
+    if not keep.any():
+        raise RcbError(f"dev_track={c.dev_track}: no dev rows of that track in {proto.path}; "
+                       f"tracks there: {sorted(set(dall.cols['track'].tolist()))}")  # fmt: skip
+    dsel = dall.subset(keep)
+    params = fit_fusion(Xd[keep], dsel.is_robocall.astype(int), int(c.seed))
     esel = _selection(proto, "eval", scores[0], c.get("track"))
     Xe = matrix(scores, esel, proto)
     fused = apply_fusion(Xe, params)

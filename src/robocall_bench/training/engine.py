@@ -149,7 +149,12 @@ def fit(
     ckpt_dir = run_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     pre = Preprocess.from_dict(plain(cfg.data.preprocess))
-    train, dev = corpus.select("train"), corpus.select("dev")
+    # Per-call detectors learn and are selected on the per-call pool (track == split); the
+    # train-/dev-campaign pools hold recorded human voices labelled robocall, which no per-call
+    # acoustic model can learn: data.campaign_pool=true adds them (for systems that can).
+    pool = bool(cfg.data.get("campaign_pool", False))
+    train = corpus.select("train") if pool else corpus.select("train", "train")
+    dev = corpus.select("dev") if pool else corpus.select("dev", "dev")
     check_classes(train, "train")
     check_classes(dev, "dev")
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
