@@ -179,9 +179,15 @@ class LivePool:
         a long recording of theirs gives a window (the rest stays for later calls), else unused
         whole items of theirs are joined.
         """
-        left = {s: sum(self._left(i) for i in its) for s, its in sorted(self.by_spk.items())}
-        spks = [s for s, d in left.items() if d >= need_s] or [s for s, d in left.items() if d > 0]
-        if not spks:
+
+        def usable(spk: str) -> bool:  # one long enough recording to window, or enough untouched items
+            return (
+                any(len(i.files) == 1 and self._left(i) >= need_s for i in self.by_spk[spk])
+                or sum(i.duration for i in self._free(spk)) >= need_s
+            )
+
+        spks = [s for s in sorted(self.by_spk) if usable(s)]
+        if not spks:  # what is left are fragments shorter than a call: the pool is used up
             return None
         spk = spks[int(rng.integers(len(spks)))]
         longs = [i for i in self.by_spk[spk] if len(i.files) == 1 and self._left(i) >= need_s]
@@ -191,12 +197,7 @@ class LivePool:
             stop = start + need_s
             self.cursor[it.files[0]] = stop
             return it, round(start, 3), round(stop, 3)
-        parts = _fill(self._free(spk), need_s, rng) or [max(self.by_spk[spk], key=self._left)]
-        if len(parts) == 1 and self._left(parts[0]) < parts[0].duration:  # the rest of a windowed one
-            it = parts[0]
-            start = self.cursor[it.files[0]]
-            self.used.update(it.files)
-            return it, round(start, 3), None
+        parts = _fill(self._free(spk), need_s, rng, most=64)
         for it in parts:
             self.used.update(it.files)
         out = join_items(parts, key, list(rng.uniform(*self.gap_s, size=len(parts))))
@@ -205,10 +206,13 @@ class LivePool:
             self.said.append((spk, digits))
         return out, 0.0, None
 
-    def respoken(self, key: str, rng) -> tuple[SourceItem, float, float | None] | None:
-        """Other takes of a digit string a live call already said, by the same speaker (not a replay)."""
+    def respoken(self, key: str, rng, need_s: float = 0.0) -> tuple[SourceItem, float, float | None] | None:
+        """Other takes of a digit string a live call already said (about ``need_s`` seconds or more,
+        at ~0.5 s a digit), by the same speaker: a re-spoken take, not a replay."""
         for j in rng.permutation(len(self.said)):
             spk, digits = self.said[j]
+            if 0.5 * len(digits) < 0.8 * need_s:
+                continue
             files: list[str] = []
             for d in digits:
                 free = [f for f in self.digits[spk][d] if f not in self.used and f not in files]
@@ -298,14 +302,22 @@ def make_campaigns(
         for kind in [k for k in KINDS if k in weights]:
             share = round(n * weights[kind] / total_w)
             if share >= cfg.size_min:
-                plan_sizes += [(kind, k) for k in campaign_sizes(share, cfg, rng_for(seed, "sizes", split, kind))]
+                plan_sizes += [
+                    (kind, k) for k in campaign_sizes(share, cfg, rng_for(seed, "sizes", split, kind))
+                ]
         # interleaved, so that when the live speech of a language runs out no kind loses all its campaigns
-        plan_sizes = [plan_sizes[i] for i in rng_for(seed, "campaign-order", split).permutation(len(plan_sizes))]
+        plan_sizes = [
+            plan_sizes[i] for i in rng_for(seed, "campaign-order", split).permutation(len(plan_sizes))
+        ]
+        mean_call = sum(cfg.call_s) / 2 + pcfg.window_margin_s
         for c, (kind, size) in enumerate(plan_sizes):
             free = {lang: pool.free_s() for lang, pool in pools.items()}
             langs = [lang for lang, f in free.items() if f >= 2 * cfg.call_s[1]]
             if not langs:
                 break  # the split's live speech is used up: fewer campaign calls than asked
+            # English live speech the English-only kinds still to come will need: tts leaves it to them
+            en_need = mean_call * sum(k for kd, k in plan_sizes[c + 1 :] if kd != "tts")
+            free = {lang: max(0.0, f - en_need) if lang == "en" else f for lang, f in free.items()}
             msg = _message(seed, split, c, size, kind, cfg, langs, free, voice_pool, prompts, scripts, fam_split,
                            systems, copy_systems, eval_only_systems, split_sentences)  # fmt: skip
             if msg is None:
@@ -317,8 +329,11 @@ def make_campaigns(
                 r = rng_for(seed, key)
                 length = float(r.uniform(*cfg.call_s))
                 live_key = f"live|{split}|{c}|{j}"
-                live: tuple | None = pool.respoken(live_key, r) if r.random() < cfg.respoken_fraction else None
-                got = live or pool.call(length + pcfg.window_margin_s, live_key, r)
+                need = length + pcfg.window_margin_s
+                live: tuple | None = (
+                    pool.respoken(live_key, r, need) if r.random() < cfg.respoken_fraction else None
+                )
+                got = live or pool.call(need, live_key, r)
                 if got is None:  # every live file of this language is used: the campaign stays smaller
                     break
                 live, live_start, live_stop = got
@@ -403,7 +418,7 @@ def _message(seed, split, c, size, kind, cfg, langs, free, voice_pool, prompts, 
         return MessagePlan(system=system, speaker=item.speaker, language=lang, text=item.text, text_id=mid,
                            family=f"msg:{mid}", item=item, **base)  # fmt: skip
     # tts: one rendition of a script of this split's families, in a language drawn by live speech left
-    fw = np.array([free[lang] for lang in langs])
+    fw = np.array([free[lang] for lang in langs]) + 1e-9
     lang = langs[int(r.choice(len(langs), p=fw / fw.sum()))]
     mine = [s for s in scripts if s.language == lang and fam_split.get(s.family) == split]
     cands = [s for s in sorted(systems.get(lang, [])) if s not in copy_systems
