@@ -78,8 +78,12 @@ def campaign_stage(corpus: Path, out: Path, runs: list, best: str | None, n_boot
     chosen = next((r for r in runs if r.entry_id == best), None)
     if chosen is not None and (chosen.run_dir / "scores" / "dev.tsv").is_file():
         fused = out / f"fusion_{chosen.entry_id}_fingerprint.tsv"
+        # fitted on the dev campaign pool; a corpus without one (both classes) fits on the whole dev split
+        pool = proto.cols["track"] == "dev-campaign"
+        fit_on = "dev-campaign" if len(set(proto.cols["label"][pool].tolist())) == 2 else None
         fuse_main([f"scores=[{chosen.run_dir / 'scores' / f'{CAMPAIGN_TRACK}.tsv'},{fp_eval}]",
                    f"dev_scores=[{chosen.run_dir / 'scores' / 'dev.tsv'},{fp_dev}]", f"protocol={proto.path}",
-                   f"out={fused}", f"track={CAMPAIGN_TRACK}", "dev_track=dev-campaign"])  # fmt: skip
-        rows.append(_row(f"fusion: {chosen.entry_id} + fingerprint", _eval(proto.path, fused, None, n_boot)))
+                   f"out={fused}", f"track={CAMPAIGN_TRACK}", f"dev_track={fit_on or 'null'}"])  # fmt: skip
+        name = f"fusion: {chosen.entry_id} + fingerprint" + ("" if fit_on else " (fitted on all of dev)")
+        rows.append(_row(name, _eval(proto.path, fused, None, n_boot)))
     return HEAD, rows
