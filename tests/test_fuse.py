@@ -107,3 +107,20 @@ def test_dev_track_fits_on_that_track_only(tmp_path: Path) -> None:
     assert info["n_dev"] == 100  # half of the 200 dev rows are dev-campaign
     with pytest.raises(RcbError, match="dev_track=nope: no dev rows"):
         main([*base, "dev_track=nope"])
+    # a set-level system scored on the dev campaign pool only: its dev file covers just those rows
+    sel = read_protocol(proto).select("dev", "dev-campaign")
+    full = dict(zip(*_systems(proto, "dev", 0)[::2], strict=True))
+    part = write_scores(tmp_path / "s_devpool.tsv", sel.cols["utt_id"], [full[u] for u in sel.cols["utt_id"]])
+    again = tmp_path / "g.tsv"
+    assert main([f"scores=[{files[2]},{files[3]}]", f"dev_scores=[{files[0]},{part}]", f"protocol={proto}",
+                 f"out={again}", "dev_track=dev-campaign"]) == 0  # fmt: skip
+    assert again.read_bytes() == out.read_bytes()  # the same rows, so the same fit
+    with pytest.raises(RcbError, match="missing|not in|no score"):
+        main(
+            [
+                f"scores=[{files[2]},{files[3]}]",
+                f"dev_scores=[{files[0]},{part}]",
+                f"protocol={proto}",
+                f"out={again}",
+            ]
+        )  # fmt: skip  (the whole dev split is needed without dev_track)

@@ -69,7 +69,11 @@ def campaign_stage(corpus: Path, out: Path, runs: list, best: str | None, n_boot
         out / "clusters.tsv",
     )
     campaign(str(corpus), str(fp_eval), str(fp_cl), "eval", CAMPAIGN_TRACK, console=console)
-    campaign(str(corpus), str(fp_dev), None, "dev", None, console=console)
+    # the fingerprint sees one pool at a time, as on eval: the per-call rows of a split reuse the
+    # source recordings of its campaign pool's live calls, so a set spanning both finds those
+    pool = proto.cols["track"] == "dev-campaign"
+    has_pool = len(set(proto.cols["label"][pool].tolist())) == 2
+    campaign(str(corpus), str(fp_dev), None, "dev", "dev-campaign" if has_pool else None, console=console)
     rows = [_row("fingerprint (rcb campaign)", _eval(proto.path, fp_eval, fp_cl, n_boot))]
     for r in runs:
         s = r.run_dir / "scores" / f"{CAMPAIGN_TRACK}.tsv"
@@ -79,8 +83,7 @@ def campaign_stage(corpus: Path, out: Path, runs: list, best: str | None, n_boot
     if chosen is not None and (chosen.run_dir / "scores" / "dev.tsv").is_file():
         fused = out / f"fusion_{chosen.entry_id}_fingerprint.tsv"
         # fitted on the dev campaign pool; a corpus without one (both classes) fits on the whole dev split
-        pool = proto.cols["track"] == "dev-campaign"
-        fit_on = "dev-campaign" if len(set(proto.cols["label"][pool].tolist())) == 2 else None
+        fit_on = "dev-campaign" if has_pool else None
         fuse_main([f"scores=[{chosen.run_dir / 'scores' / f'{CAMPAIGN_TRACK}.tsv'},{fp_eval}]",
                    f"dev_scores=[{chosen.run_dir / 'scores' / 'dev.tsv'},{fp_dev}]", f"protocol={proto.path}",
                    f"out={fused}", f"track={CAMPAIGN_TRACK}", f"dev_track={fit_on or 'null'}"])  # fmt: skip

@@ -90,20 +90,21 @@ def main(argv: Sequence[str]) -> int:
     if out.is_dir():
         raise RcbError(f"out={out} is a directory; pass a file path")
     proto = read_protocol(str(c.protocol))
-    # dev score files cover the whole dev split (as `rcb train` and `rcb campaign split=dev` write
-    # them); the fit may use one dev track only, e.g. dev-campaign for a campaign-track fusion
+    # a dev score file covers the whole dev split (as `rcb train` writes it) or just the rows of
+    # dev_track (as `rcb campaign split=dev track=dev-campaign` does); the fit uses dev_track's rows
     dall = proto.select("dev")
-    Xd = matrix(dev, dall, proto)
-    keep = (
-        np.ones(len(dall), bool)
-        if c.get("dev_track") in (None, "")
-        else dall.cols["track"] == str(c.dev_track)
-    )
+    track = None if c.get("dev_track") in (None, "") else str(c.dev_track)
+    keep = np.ones(len(dall), bool) if track is None else dall.cols["track"] == track
     if not keep.any():
-        raise RcbError(f"dev_track={c.dev_track}: no dev rows of that track in {proto.path}; "
+        raise RcbError(f"dev_track={track}: no dev rows of that track in {proto.path}; "
                        f"tracks there: {sorted(set(dall.cols['track'].tolist()))}")  # fmt: skip
     dsel = dall.subset(keep)
-    params = fit_fusion(Xd[keep], dsel.is_robocall.astype(int), int(c.seed))
+    cols = []
+    for f in dev:
+        whole = track is None or _ids_of(f) >= set(dall.cols["utt_id"].tolist())
+        cols.append(matrix([f], dall, proto)[keep, 0] if whole else matrix([f], dsel, proto)[:, 0])
+    Xd = np.stack(cols, axis=1)
+    params = fit_fusion(Xd, dsel.is_robocall.astype(int), int(c.seed))
     esel = _selection(proto, "eval", scores[0], c.get("track"))
     Xe = matrix(scores, esel, proto)
     fused = apply_fusion(Xe, params)
