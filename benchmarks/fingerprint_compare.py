@@ -84,7 +84,7 @@ def make_pairs(corpora: Path, n: int, seed: int) -> list[sim.Pair]:
     """n replay, n re-spoken and n same-speaker pairs (see the module docstring)."""
     rng = np.random.default_rng(seed)
     ch = sim.narrowband_channel(corpora)
-    libri = sorted((corpora / "librispeech-sample" / "train-clean-100").glob("*.flac"))
+    libri = sim.librispeech_files(corpora)
     pairs = []
     for f in rng.choice(libri, size=n, replace=False):
         msg = sim.read_8k(f)

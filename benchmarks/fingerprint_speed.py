@@ -60,7 +60,7 @@ def real_calls(corpora: Path, n: int, seed: int) -> list[np.ndarray]:
     """n channel-processed 10 s calls cut from LibriSpeech (8 kHz)."""
     rng = np.random.default_rng(seed)
     ch = sim.narrowband_channel(corpora)
-    libri = sorted((corpora / "librispeech-sample" / "train-clean-100").glob("*.flac"))
+    libri = sim.librispeech_files(corpora)
     out = []
     for f in rng.choice(libri, size=n, replace=False):
         x = sim.read_8k(f)

@@ -20,24 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from tts_speed import SENTENCES as TTS_SENTENCES  # benchmarks/ is on sys.path when run as a script
 
 from robocall_bench.audio import read_audio, resample
 from robocall_bench.seeding import rng_for
 from robocall_bench.tts import load_engine
 from robocall_bench.tts.vocoder import GriffinLimEngine, WorldEngine
 
-SENTENCES = [
-    "This is an important message regarding your car's extended warranty.",
-    "Your social security number has been suspended due to suspicious activity.",
-    "Press one to speak with a representative now.",
-    "We have been trying to reach you about your account.",
-    "Congratulations, you have been selected for a free cruise to the Bahamas.",
-    "This is your final notice before legal action is taken.",
-    "Your credit card interest rate can be lowered today.",
-    "Please call us back at your earliest convenience.",
-    "To be removed from our list, press nine.",
-    "Thank you, and have a wonderful day.",
-]
+SENTENCES = TTS_SENTENCES["en"]  # the same robocall lines as benchmarks/tts_speed.py
 
 
 def speech_files(seconds: float) -> list[Path]:

@@ -11,7 +11,6 @@ Unreadable, empty, silent or too short (< ``min_seconds``) files go to ``<out>.e
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from ..contract import write_scores
 from ..contract.clusters import write_clusters
 from ..errors import BadAudioError, RcbError
 from ..inference.inputs import find_inputs
+from ..outpaths import check_output_file, check_outputs, errors_path
 from .campaign import CampaignResult, score_set
 from .index import NumpyIndex
 from .landmarks import Fingerprint, LandmarkConfig, fingerprint
@@ -48,27 +48,6 @@ class CampaignRun:
     result: CampaignResult
     audio_s: float
     wall_s: float
-
-
-def errors_path(out: Path) -> Path:
-    """``<out>.errors.tsv`` beside the score file."""
-    return out.with_name(out.name + ".errors.tsv")
-
-
-def check_output(p: Path, key: str) -> None:
-    """RcbError, before any work, when ``key``=``p`` cannot be written (a directory, or an unwritable folder).
-
-    The same checks as ``rcb score`` (inference/score_cli.py), kept here so this verb never imports torch.
-    """
-    if p.is_dir():
-        raise RcbError(f"{key}={p} is a directory; pass {key}= a file path, e.g. {key}={p / (key + '.tsv')}")
-    parent = next((d for d in p.parents if d.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise RcbError(f"{key}={p}: {parent} is a file, not a folder; pass {key}= a path in a folder")
-    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
-        raise RcbError(
-            f"{key}={p}: folder {parent} is not writable; pass {key}= a path in a folder you can write"
-        )
 
 
 def read_fingerprint(path: str, cfg: LandmarkConfig, min_seconds: float) -> Fingerprint:
@@ -103,11 +82,10 @@ def campaign(
         if int(v) < 1:
             raise RcbError(f"{key}={v}: must be >= 1")
     out_p = Path(out).expanduser()
-    check_output(out_p, "out")
-    check_output(errors_path(out_p), "out")
+    check_outputs(out_p)
     cl_p = None if clusters is None else Path(clusters).expanduser()
     if cl_p is not None:
-        check_output(cl_p, "clusters")
+        check_output_file(cl_p, "clusters", "clusters.tsv")
         if cl_p.resolve() == out_p.resolve():
             raise RcbError(f"clusters={cl_p} is the score file out=; pass another path")
     inp = find_inputs(input, split, track)

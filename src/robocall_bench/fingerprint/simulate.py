@@ -31,6 +31,11 @@ class Pair:
     kind: str
 
 
+def librispeech_files(corpora: Path) -> list[Path]:
+    """The development sample's LibriSpeech train-clean-100 FLAC files under ``corpora``, sorted."""
+    return sorted((Path(corpora) / "librispeech-sample" / "train-clean-100").glob("*.flac"))
+
+
 def narrowband_channel(corpora: Path | None = None) -> TelephoneChannel:
     """The project's narrowband channel (configs/channel/narrowband.yaml), with recorded noise when present."""
     from hydra.utils import instantiate

@@ -8,7 +8,6 @@ Calls longer than ``long.max_s`` are scored in windows (see training/longaudio.p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..audio import atomic_write_text
 from ..config import load_config, print_help_if_asked
 from ..errors import RcbError
+from ..outpaths import check_outputs, errors_path
 from .inputs import find_inputs
 from .longaudio import LongAudio
 from .scoring import ScoreResult, load_scorer, score_paths
@@ -38,29 +38,6 @@ class ScoreRun:
     n_scored: int
     n_errors: int
     result: ScoreResult
-
-
-def errors_path(out: Path) -> Path:
-    """``<out>.errors.tsv`` beside the score file."""
-    return out.with_name(out.name + ".errors.tsv")
-
-
-def check_outputs(out: Path) -> None:
-    """RcbError, before any work, when the score file or its ``.errors.tsv`` cannot be written."""
-    if out.is_dir():
-        raise RcbError(f"out={out} is a directory; pass out= a file path, e.g. out={out / 'scores.tsv'}")
-    if errors_path(out).is_dir():
-        raise RcbError(
-            f"out={out}: its errors file {errors_path(out)} would replace a directory; remove that directory "
-            "or pass another out="
-        )
-    parent = next((d for d in out.parents if d.exists()), None)  # the folder the file will be made in
-    if parent is not None and not parent.is_dir():
-        raise RcbError(f"out={out}: {parent} is a file, not a folder; pass out= a path in a folder")
-    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
-        raise RcbError(
-            f"out={out}: folder {parent} is not writable; pass out= a path in a folder you can write"
-        )
 
 
 def score(
