@@ -8,7 +8,7 @@ pair always get different codecs):
             (6-14 s) and channel draw -> must match;
 - respoken: one FSDD speaker saying the same 12 digits twice (other takes) -> must not;
 - speaker:  two different LibriSpeech test-other utterances of one speaker -> must not.
-Landmarks: log1p(offset-consistent votes). Chromaprint (libchromaprint via pyacoustid, the raw
+Landmarks: the verified z of the best candidate (fingerprint/verify.py). Chromaprint (libchromaprint via pyacoustid, the raw
 32-bit sub-fingerprints): 1 - the lowest bit-error rate over every alignment with >= 2 s overlap.
 Prints AUC/EER of replay against each negative kind and pooled, and fingerprinting speed (s of
 audio per wall second, one thread) of both.
@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402 (after the thread settings)
 from robocall_bench.fingerprint import simulate as sim  # noqa: E402 (after the thread settings)
 from robocall_bench.fingerprint.index import NumpyIndex  # noqa: E402 (after the thread settings)
 from robocall_bench.fingerprint.landmarks import SAMPLE_RATE, fingerprint  # noqa: E402 (after the thread settings)
+from robocall_bench.fingerprint.verify import overlap_z  # noqa: E402 (after the thread settings)
 
 MIN_OVERLAP = 16  # sub-fingerprints (~2 s)
 
@@ -63,10 +64,11 @@ def chroma_score(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def landmark_score(a: np.ndarray, b: np.ndarray) -> float:
+    fa, fb = fingerprint(a, SAMPLE_RATE), fingerprint(b, SAMPLE_RATE)
     idx = NumpyIndex()
-    idx.add(1, fingerprint(b, SAMPLE_RATE))
-    m = idx.query(fingerprint(a, SAMPLE_RATE))
-    return float(np.log1p(m[0].votes)) if m else 0.0
+    idx.add(1, fb)
+    m = idx.query(fa)
+    return max(0.0, overlap_z(fa, fb, m[0].offset)) if m else 0.0
 
 
 def auc_eer(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:

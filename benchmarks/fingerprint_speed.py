@@ -10,7 +10,9 @@ One thread (BLAS/OpenMP pinned to 1). Prints, from one run:
    indexed call-hour. The big indexes hold *synthetic* 10 s calls: hashes drawn from the pool of
    the real calls' hashes (so posting-list lengths follow real speech), frames uniform in the call;
 3. a table of how build time, query time and memory grow with the number of calls;
-4. all-pairs reference at small n (every pair compared by hash intersection) against the index.
+4. the verification of a query's 5 candidates (fingerprint/verify.py: peak constellations at the
+   match offset, independent of the index size; measured on real calls) and the peaks' memory;
+5. all-pairs reference at small n (every pair compared by hash intersection) against the index.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from robocall_bench.fingerprint import simulate as sim  # noqa: E402
 from robocall_bench.fingerprint.campaign import score_set  # noqa: E402
 from robocall_bench.fingerprint.index import NumpyIndex  # noqa: E402
 from robocall_bench.fingerprint.landmarks import SAMPLE_RATE, Fingerprint, fingerprint  # noqa: E402
+from robocall_bench.fingerprint.verify import overlap_z  # noqa: E402
 
 REFERENCE_COMMIT = "68ac64e"
 CALL_S = 10.0
@@ -153,7 +156,19 @@ def main(argv: list[str] | None = None) -> int:
               f"{idx.nbytes / 2**20:8.1f} {post / 2**20 / hours:11.2f}")  # fmt: skip
         del idx
 
-    print("\nindex (score_set: index all, query each) vs all-pairs, real calls:")
+    ms = []
+    for i, q in enumerate(queries):
+        others = [fps[(i + k) % len(fps)] for k in range(1, 6)]
+        t = time.perf_counter()
+        for o in others:
+            overlap_z(q, o, 0)
+        ms.append(1000 * (time.perf_counter() - t))
+    peak_b = sum(f.peak_t.size for f in fps) * 5  # int32 frame + a bin that fits one byte, as stored
+    hours = sum(f.seconds for f in fps) / 3600
+    print(f"\nverification of 5 candidates per query (any index size): median {np.median(ms):.2f} ms, "
+          f"p90 {np.quantile(ms, 0.9):.2f} ms; peaks {peak_b / 2**20 / hours:.2f} MiB per call-hour")
+
+    print("\nindex (score_set: index all, query each, verify) vs all-pairs, real calls:")
     base = fps * max(1, 200 // len(fps))
     for n in (25, 50, 100) if args.quick else (50, 100, 200):
         sub = base[:n]

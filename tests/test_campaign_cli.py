@@ -118,8 +118,8 @@ def test_bad_arguments_and_nothing_readable(tmp_path: Path) -> None:
     assert "a.wav" in (tmp_path / "s.tsv.errors.tsv").read_text()
     with pytest.raises(RcbError, match="is a directory"):
         campaign(str(d), str(tmp_path))
-    with pytest.raises(RcbError, match="min_votes=0"):
-        campaign(str(d), str(tmp_path / "s.tsv"), min_votes=0)
+    with pytest.raises(RcbError, match="min_z=0"):
+        campaign(str(d), str(tmp_path / "s.tsv"), min_z=0)
 
 
 def test_cli_requires_out(tmp_path: Path, capsys) -> None:

@@ -29,7 +29,7 @@ ELSEWHERE = {
 }
 # Keys each verb reads from its root config (a renamed key would otherwise surface only at run time).
 ROOT_KEYS = {
-    "campaign": ["input", "out", "clusters", "split", "track", "min_seconds", "min_votes", "top"],
+    "campaign": ["input", "out", "clusters", "split", "track", "min_seconds", "min_z", "top"],
     "corpus": ["seed", "out", "corpora_root", "num_workers", "tts", "channel", "plan", "protocol"],
     "demo": ["demo", "recipes"],
     "eval": ["scores", "protocol", "out", "split", "breakdown", "bootstrap", "cost"],

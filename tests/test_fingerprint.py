@@ -8,24 +8,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robocall_bench.channel.codecs import codec_available, roundtrip
 from robocall_bench.fingerprint import simulate as sim
-from robocall_bench.fingerprint.campaign import UnionFind, evidence, score_set
+from robocall_bench.fingerprint.campaign import UnionFind, score_set
 from robocall_bench.fingerprint.index import NumpyIndex, top_matches
-from robocall_bench.fingerprint.landmarks import HASH_BITS, SAMPLE_RATE, Fingerprint, fingerprint
+from robocall_bench.fingerprint.landmarks import (
+    HASH_BITS,
+    SAMPLE_RATE,
+    Fingerprint,
+    LandmarkConfig,
+    fingerprint,
+)
+from robocall_bench.fingerprint.verify import MIN_PEAKS, overlap_z
 
 CORPORA = Path(os.environ.get("RCB_CORPORA", "corpora"))
 needs_corpora = pytest.mark.skipif(
     not (CORPORA / "fsdd").is_dir() or not (CORPORA / "librispeech-sample").is_dir(),
     reason="RCB_CORPORA with fsdd/ and librispeech-sample/ needed",
 )
-MIN_VOTES = 15  # configs/campaign.yaml
+MIN_Z = 10.0  # configs/campaign.yaml
 
 
-def _votes(a: np.ndarray, b: np.ndarray) -> int:
+def _match(a: np.ndarray, b: np.ndarray, cfg: LandmarkConfig | None = None) -> tuple[int, float]:
+    """(votes, verified z) of call ``a`` against call ``b`` (8 kHz audio)."""
+    fa, fb = fingerprint(a, SAMPLE_RATE, cfg), fingerprint(b, SAMPLE_RATE, cfg)
     idx = NumpyIndex()
-    idx.add(7, fingerprint(b, SAMPLE_RATE))
-    m = idx.query(fingerprint(a, SAMPLE_RATE))
-    return m[0].votes if m else 0
+    idx.add(7, fb)
+    m = idx.query(fa)
+    return (m[0].votes, overlap_z(fa, fb, m[0].offset)) if m else (0, 0.0)
+
+
+def _peaks(rng: np.random.Generator, n: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    t = np.sort(rng.integers(0, frames, n)).astype(np.int32)
+    return t, rng.integers(0, 200, n).astype(np.int32)
 
 
 def test_top_matches_counts_offsets_within_one_frame() -> None:
@@ -49,10 +64,49 @@ def test_index_excludes_self_and_finds_a_shifted_copy() -> None:
     assert all(x.key != 0 for x in m) and len(idx) == 3 and idx.n_postings == 1400
 
 
-def test_evidence_is_monotone_and_zero_without_matches() -> None:
-    assert evidence(0, 0, 100) == 0.0
-    assert evidence(3, 99, 100) < evidence(4, 0, 100)  # the tie-break never reorders votes
-    assert evidence(3, 10, 100) < evidence(3, 50, 100)
+def test_overlap_z_finds_a_shifted_copy_and_not_chance() -> None:
+    rng = np.random.default_rng(0)
+    t, f = _peaks(rng, 400, 600)
+    empty = np.zeros(0, np.uint32)
+    a = Fingerprint(empty, np.zeros(0, np.int32), 9.6, t, f, 600)
+    keep = rng.random(t.size) < 0.6  # a copy through a channel keeps some of the peaks
+    b = Fingerprint(empty, np.zeros(0, np.int32), 9.0, t[keep] - 40, f[keep], 560)
+    z = overlap_z(a, b, 40)
+    assert z > 15
+    assert overlap_z(a, b, 40 + 200) < 3  # wrong offset: chance level
+    t2, f2 = _peaks(rng, 400, 600)
+    c = Fingerprint(empty, np.zeros(0, np.int32), 9.6, t2, f2, 600)
+    assert abs(overlap_z(a, c, 0)) < 3
+    # a longer overlap of the same copy is more evidence (z grows like sqrt(overlap))
+    half = t < 300
+    a_half = Fingerprint(empty, np.zeros(0, np.int32), 4.8, t[half], f[half], 300)
+    assert overlap_z(a_half, b, 40) < z
+    # too few peaks in the overlap, or no peaks at all: no evidence
+    few = Fingerprint(empty, np.zeros(0, np.int32), 0.1, t[: MIN_PEAKS - 1], f[: MIN_PEAKS - 1], 8)
+    assert overlap_z(few, b, 40) == 0.0 and overlap_z(Fingerprint(empty, np.zeros(0, np.int32), 0.0), b, 0) == 0.0
+
+
+@pytest.mark.skipif(not codec_available("amr-nb"), reason="sox with AMR-NB needed")
+def test_amr_comfort_noise_is_not_a_replay() -> None:
+    """AMR-NB's DTX comfort noise is one pseudo-random sequence in every call: the pauses of two
+    unrelated calls coincide. Peaks of quiet frames are dropped, so they do not match."""
+
+    def call(seed: int) -> np.ndarray:
+        r = np.random.default_rng(seed)
+        x = 1e-3 * r.standard_normal(6 * SAMPLE_RATE)
+        t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+        for k in range(3):  # 1-s voiced bursts at call-specific pitches, 1-s pauses between
+            f0 = r.uniform(100, 250)
+            x[2 * k * SAMPLE_RATE : (2 * k + 1) * SAMPLE_RATE] += 0.1 * sum(
+                np.sin(2 * np.pi * f0 * h * t + r.uniform(0, 6)) / h for h in range(1, 15)
+            )
+        return roundtrip(x.astype(np.float32), SAMPLE_RATE, "amr-nb", {"mode": 7})[0]
+
+    a, b = call(1), call(2)
+    votes, z = _match(a, b, LandmarkConfig(min_db_over_floor=-np.inf))  # no gate: pauses match
+    assert votes >= 25 and z >= MIN_Z
+    votes, z = _match(a, b)
+    assert votes < 10 and z < 3
 
 
 def test_union_find_labels_components() -> None:
@@ -82,14 +136,14 @@ def test_replay_through_two_channels_matches_respoken_and_same_speaker_do_not() 
         msg = sim.read_8k(f)
         a = sim.campaign_call(msg, ch, rng, ca, pickup_s=(0.0, 2.0), call_s=(9.0, 12.0))
         b = sim.campaign_call(msg, ch, rng, cb, pickup_s=(0.0, 2.0), call_s=(9.0, 12.0))
-        replays.append(_votes(a, b))
+        replays.append(_match(a, b)[1])
     takes = sim.fsdd_takes(CORPORA / "fsdd")
     respoken = [
-        _votes(p.a, p.b) for p in (sim.respoken_pair(takes, s, 12, ch, rng) for s in ("george", "nicolas"))
+        _match(p.a, p.b)[1] for p in (sim.respoken_pair(takes, s, 12, ch, rng) for s in ("george", "nicolas"))
     ]
     utts = sorted((CORPORA / "librispeech-sample" / "test-other").rglob("*.flac"))
     spk = [u for u in utts if u.parts[-3] == utts[0].parts[-3]]
     p = sim.speaker_pair(sim.read_8k(spk[0]), sim.read_8k(spk[1]), ch, rng)
-    negatives = [*respoken, _votes(p.a, p.b)]
-    assert min(replays) >= MIN_VOTES, replays
-    assert max(negatives) < MIN_VOTES, negatives
+    negatives = [*respoken, _match(p.a, p.b)[1]]
+    assert min(replays) >= MIN_Z, replays
+    assert max(negatives) < MIN_Z, negatives

@@ -11,20 +11,21 @@ The contract for set-level systems (also in docs/campaign.md):
   :func:`robocall_bench.contract.clusters.write_clusters`): which calls the system believes carry
   the same message; a call matched to none is its own singleton cluster.
 
-Landmark score of call i, with ``v`` the offset-consistent votes (shared hashes at one frame offset,
-+-1 frame) of its best other call and ``h`` that call's hits (hashes shared at any offset):
+Landmark score of call i: the index proposes its ``top`` best other calls by votes (hashes shared
+at one frame offset, +-1 frame); each candidate is verified (:func:`.verify.overlap_z`: do the two
+peak constellations coincide along the whole overlap at that offset, against the pair's chance
+rate at other offsets?) and
 
-    score = log1p(v + h / (n_i + 1))          n_i = hashes of call i
+    score = max(0, max over candidates of z)
 
-``h / (n_i + 1)`` lies in [0, 1), so it only breaks ties between calls with equal ``v`` (more
-shared hashes at other offsets = more evidence) and never reorders calls with different ``v``;
-the score is monotone in ``v`` and 0 for a call that shares nothing (a set of one call, silence,
-calls with nothing in common). log1p makes the scale roughly duration-free in the tails: votes
-grow with the overlapping seconds.
+so a call that shares nothing (a set of one call, silence, calls with nothing in common) scores 0.
+z grows like the square root of the overlapping seconds for a replay and stays low for a short
+stretch of similar speech (the same speaker re-speaking a phrase or a digit), which votes alone
+could not tell apart.
 
 Clusters: the connected components (union-find) of the graph whose edges join each call to each
-of its ``top`` best other calls with at least ``min_votes`` votes. Re-spoken words (the same speaker
-reading the same digits again) and same-speaker calls stay below it (benchmarks/fingerprint_compare.py).
+of its ``top`` candidates verified with ``z >= min_z``. Re-spoken words (the same speaker reading
+the same digits again) and same-speaker calls stay below it (benchmarks/fingerprint_compare.py).
 """
 
 from __future__ import annotations
@@ -36,22 +37,19 @@ import numpy as np
 
 from .index import HashIndex, NumpyIndex
 from .landmarks import Fingerprint
+from .verify import overlap_z
 
 
 @dataclass(frozen=True)
 class CampaignResult:
-    """Per call (n,): ``scores`` float64, ``votes`` int64 and ``best`` (index of the best other call, -1
-    for none); ``clusters`` (n,) int64 component labels (the smallest call index of the component)."""
+    """Per call (n,): ``scores`` float64 (the verified z), ``votes`` int64 (index votes of ``best``) and
+    ``best`` (index of the best verified other call, -1 for none); ``clusters`` (n,) int64 component
+    labels (the smallest call index of the component)."""
 
     scores: np.ndarray
     votes: np.ndarray
     best: np.ndarray
     clusters: np.ndarray
-
-
-def evidence(votes: int, hits: int, n_hashes: int) -> float:
-    """The documented score: ``log1p(votes + hits / (n_hashes + 1))`` (0 when nothing is shared)."""
-    return float(np.log1p(votes + min(hits, n_hashes) / (n_hashes + 1)))
 
 
 class UnionFind:
@@ -87,13 +85,14 @@ class UnionFind:
 
 def score_set(
     fps: Sequence[Fingerprint],
-    min_votes: int = 15,
+    min_z: float = 8.0,
     top: int = 5,
     index: HashIndex | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CampaignResult:
     """Fingerprints of n calls -> :class:`CampaignResult`: every call is indexed, then queried against
-    all the others (itself excluded); cost linear in n (each query touches only its hashes' postings).
+    all the others (itself excluded) and its ``top`` candidates verified; cost linear in n (each query
+    touches only its hashes' postings, each verification only two calls' peaks).
 
     ``index``: an empty :class:`HashIndex` to use (default: an in-memory :class:`NumpyIndex`);
     ``progress(k)`` is called after every k queries.
@@ -107,14 +106,12 @@ def score_set(
     best = np.full(n, -1, np.int64)
     uf = UnionFind(n)
     for i, fp in enumerate(fps):
-        matches = index.query(fp, exclude=i, top=max(1, int(top)))
-        if matches:
-            m = matches[0]
-            votes[i], best[i] = m.votes, m.key
-            scores[i] = evidence(m.votes, m.hits, len(fp))
-            for m in matches:
-                if m.votes >= min_votes:
-                    uf.union(i, m.key)
+        for m in index.query(fp, exclude=i, top=max(1, int(top))):
+            z = overlap_z(fp, fps[m.key], m.offset)
+            if z > scores[i]:
+                scores[i], votes[i], best[i] = z, m.votes, m.key
+            if z >= min_z:
+                uf.union(i, m.key)
         if progress is not None:
             progress(1)
     return CampaignResult(scores, votes, best, uf.labels())

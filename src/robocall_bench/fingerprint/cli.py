@@ -67,7 +67,7 @@ def campaign(
     split: str | None = None,
     track: str | None = None,
     min_seconds: float = 0.5,
-    min_votes: int = 15,
+    min_z: float = 10.0,
     top: int = 5,
     max_postings: int = 64,
     console: Console | None = None,
@@ -78,7 +78,9 @@ def campaign(
         raise RcbError(
             f"min_seconds={min_seconds}: must be > 0 (calls shorter than this are listed as errors)"
         )
-    for key, v in (("min_votes", min_votes), ("top", top), ("max_postings", max_postings)):
+    if not float(min_z) > 0:
+        raise RcbError(f"min_z={min_z}: must be > 0 (verified z of a cluster edge; calls sharing nothing score 0)")
+    for key, v in (("top", top), ("max_postings", max_postings)):
         if int(v) < 1:
             raise RcbError(f"{key}={v}: must be >= 1")
     out_p = Path(out).expanduser()
@@ -105,7 +107,7 @@ def campaign(
                 errors[k] = e.reason
             progress.advance(task)
         task = progress.add_task("matching", total=len(fps))
-        res = score_set(fps, int(min_votes), int(top), NumpyIndex(int(max_postings)),
+        res = score_set(fps, float(min_z), int(top), NumpyIndex(int(max_postings)),
                         lambda n: progress.advance(task, n))  # fmt: skip
     wall = time.perf_counter() - t0
     if not fps:
@@ -117,7 +119,7 @@ def campaign(
     err_p = write_errors(out_p, inp.ids, inp.paths, errors)
     audio_s = float(sum(fp.seconds for fp in fps))
     run = CampaignRun(out_p, cl_p, err_p, ids, {inp.ids[k]: m for k, m in errors.items()}, res, audio_s, wall)
-    report(console, run, inp.kind, int(min_votes))
+    report(console, run, inp.kind, float(min_z))
     return run
 
 
@@ -135,7 +137,7 @@ def write_errors(out: Path, ids: list[str], paths: list[str], errors: dict[int, 
     return p
 
 
-def report(console: Console, run: CampaignRun, kind: str, min_votes: int) -> None:
+def report(console: Console, run: CampaignRun, kind: str, min_z: float) -> None:
     """Console summary: counts, clusters, unreadable files and speed."""
     res = run.result
     n = len(run.ids)
@@ -143,7 +145,7 @@ def report(console: Console, run: CampaignRun, kind: str, min_votes: int) -> Non
     multi = sizes[sizes > 1]
     console.print(f"scored {n} {kind} call(s) as a set -> {run.out}", highlight=False)
     console.print(
-        f"{int((res.votes >= min_votes).sum())} call(s) match another call with >= {min_votes} votes; "
+        f"{int((res.scores >= min_z).sum())} call(s) match another call with verified z >= {min_z:g}; "
         f"{multi.size} cluster(s) of 2+ calls (largest {int(multi.max()) if multi.size else 0}), "
         f"{int((sizes == 1).sum())} singleton(s)" + (f" -> {run.clusters}" if run.clusters else ""),
         highlight=False,
@@ -169,5 +171,5 @@ def main(argv: Sequence[str]) -> int:
     c = load_config("campaign", argv)
     opt = lambda v: None if v in (None, "", "null") else str(v)  # noqa: E731
     campaign(str(c.input), str(c.out), opt(c.clusters), opt(c.split), opt(c.track), float(c.min_seconds),
-             int(c.min_votes), int(c.top), int(c.max_postings))  # fmt: skip
+             float(c.min_z), int(c.top), int(c.max_postings))  # fmt: skip
     return 0
