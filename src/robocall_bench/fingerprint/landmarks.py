@@ -99,8 +99,10 @@ def to_8k(x: np.ndarray, sr: int) -> np.ndarray:
     return resample_poly(np.asarray(x, dtype=np.float32), SAMPLE_RATE // g, int(sr) // g).astype(np.float32)
 
 
-def log_spectrogram(x: np.ndarray, cfg: LandmarkConfig) -> np.ndarray:
-    """(T,) 8 kHz audio -> (frames, bins) log power in dB over the analysis band."""
+def log_spectrogram(x: np.ndarray, cfg: LandmarkConfig, with_level: bool = False):
+    """(T,) 8 kHz audio -> (frames, bins) log power in dB over the analysis band; with ``with_level``
+    also (frames,) the dB of each frame's mean power over the band (from the power itself, not by
+    exponentiating the dB back)."""
     n = cfg.n_fft
     if x.size < n:
         x = np.pad(x, (0, n - x.size))
@@ -110,10 +112,14 @@ def log_spectrogram(x: np.ndarray, cfg: LandmarkConfig) -> np.ndarray:
     lo, hi = cfg.bins
     spec = spec[:, lo:hi]
     p = spec.real * spec.real + spec.imag * spec.imag
-    return 10.0 * np.log10(p + np.float32(1e-10))
+    p += np.float32(1e-10)
+    s = 10.0 * np.log10(p)
+    if with_level:
+        return s, 10.0 * np.log10(p.mean(axis=1))
+    return s
 
 
-def find_peaks(s: np.ndarray, cfg: LandmarkConfig) -> tuple[np.ndarray, np.ndarray]:
+def find_peaks(s: np.ndarray, cfg: LandmarkConfig, level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Local maxima of ``s`` (frames, bins) -> (frame (k,), bin (k,)), sorted by frame, then bin.
 
     A peak is the maximum of its neighbourhood, stands ``min_db_over_median`` above the median of
@@ -125,8 +131,9 @@ def find_peaks(s: np.ndarray, cfg: LandmarkConfig) -> tuple[np.ndarray, np.ndarr
     loud = None
     if cfg.min_db_over_floor > -np.inf and s.shape[0] > 1:
         # frame level: dB of the mean power over the band (not the mean dB: one strong bin counts)
-        m = s.max(axis=1, keepdims=True)
-        level = m[:, 0] + 10.0 * np.log10(np.mean(10.0 ** ((s - m) / 10.0), axis=1))
+        if level is None:
+            m = s.max(axis=1, keepdims=True)
+            level = m[:, 0] + 10.0 * np.log10(np.mean(10.0 ** ((s - m) / 10.0), axis=1))
         loud = level > np.percentile(level, cfg.floor_percentile) + cfg.min_db_over_floor
     if cfg.whiten and s.shape[0] > 1:
         s = s - s.mean(axis=0, keepdims=True)
@@ -191,7 +198,7 @@ def fingerprint(x: np.ndarray, sr: int, cfg: LandmarkConfig | None = None) -> Fi
     seconds = y.size / SAMPLE_RATE
     if y.size < cfg.n_fft:
         return Fingerprint(np.zeros(0, np.uint32), np.zeros(0, np.int32), seconds)
-    s = log_spectrogram(y, cfg)
-    t, f = find_peaks(s, cfg)
+    s, level = log_spectrogram(y, cfg, with_level=True)
+    t, f = find_peaks(s, cfg, level)
     h, a = pair_hashes(t, f, cfg)
     return Fingerprint(h, a, seconds, t, f, int(s.shape[0]))

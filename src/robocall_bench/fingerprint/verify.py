@@ -22,8 +22,7 @@ short train calls (7-34%).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri_exp
-from scipy.stats import binom
+from scipy.special import bdtrc, ndtri_exp
 
 from .landmarks import Fingerprint
 
@@ -39,20 +38,29 @@ def _codes(t: np.ndarray, f: np.ndarray) -> np.ndarray:
     return (t.astype(np.int64) << _FBITS) | f.astype(np.int64)
 
 
-def _near_rate(q_t: np.ndarray, q_f: np.ndarray, other: np.ndarray, n_frames: int) -> tuple[int, int]:
-    """(hits, n): of the query peaks (q_t, q_f) (k,) inside [0, n_frames), how many have a peak of
-    ``other`` (sorted codes) within +-1 frame and +-1 bin."""
-    inside = (q_t >= 0) & (q_t < n_frames)
-    t, f = q_t[inside], q_f[inside]
-    if t.size == 0 or other.size == 0:
-        return 0, int(t.size)
-    hit = np.zeros(t.size, bool)
-    for dt in (-1, 0, 1):
-        for df in (-1, 0, 1):
-            c = _codes(t + dt, f + df)
-            pos = np.minimum(np.searchsorted(other, c), other.size - 1)
-            hit |= other[pos] == c
-    return int(hit.sum()), int(t.size)
+_NEIGHBOURS = np.array([(dt << _FBITS) + df for dt in (-1, 0, 1) for df in (-1, 0, 1)], np.int64)
+
+
+def near_counts(q_t: np.ndarray, q_f: np.ndarray, other: np.ndarray, n_frames: int,
+                shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(hits (s,), n (s,)): for each frame shift, of the query peaks (q_t + shift, q_f) (k,) inside
+    [0, n_frames), how many have a peak of ``other`` (sorted codes) within +-1 frame and +-1 bin.
+
+    One searchsorted over every shift and neighbour at once (per-call numpy overhead dominated a
+    loop over the 7 x 9 cases: 9.5 ms per query of 5 candidates).
+    """
+    t = q_t[None, :].astype(np.int64) + np.asarray(shifts, np.int64)[:, None]  # (s, k)
+    inside = (t >= 0) & (t < n_frames)
+    n = inside.sum(axis=1)
+    if other.size == 0 or q_t.size == 0:
+        return np.zeros(len(shifts), np.int64), n
+    c = ((t << _FBITS) | q_f[None, :].astype(np.int64))[None, :, :] + _NEIGHBOURS[:, None, None]  # (9, s, k)
+    pos = np.minimum(np.searchsorted(other, c.ravel()), other.size - 1)
+    hit = (other[pos] == c.ravel()).reshape(c.shape).any(axis=0) & inside
+    return hit.sum(axis=1), n
+
+
+_SHIFTS = np.array((0, *BASELINE_SHIFTS), np.int64)
 
 
 def overlap_z(query: Fingerprint, other: Fingerprint, offset: int) -> float:
@@ -61,16 +69,13 @@ def overlap_z(query: Fingerprint, other: Fingerprint, offset: int) -> float:
     if query.peak_t.size == 0 or other.peak_t.size == 0:
         return 0.0
     codes = np.sort(_codes(other.peak_t, other.peak_f))
-    hits, n = _near_rate(query.peak_t - int(offset), query.peak_f, codes, other.n_frames)
-    if n < MIN_PEAKS:
+    hits, n = near_counts(query.peak_t, query.peak_f, codes, other.n_frames, _SHIFTS - int(offset))
+    if n[0] < MIN_PEAKS:
         return 0.0
-    rates = []
-    for sh in BASELINE_SHIFTS:
-        h, m = _near_rate(query.peak_t - int(offset) + sh, query.peak_f, codes, other.n_frames)
-        if m >= 2 * MIN_PEAKS:
-            rates.append(h / m)
-    p0 = float(np.clip(np.mean(rates) if rates else 0.1, *P0_RANGE))
-    return binomial_z(hits, n, p0)
+    ok = n[1:] >= 2 * MIN_PEAKS
+    rates = hits[1:][ok] / n[1:][ok]
+    p0 = float(np.clip(rates.mean() if rates.size else 0.1, *P0_RANGE))
+    return binomial_z(int(hits[0]), int(n[0]), p0)
 
 
 def binomial_z(hits: int, n: int, p0: float) -> float:
@@ -83,7 +88,8 @@ def binomial_z(hits: int, n: int, p0: float) -> float:
     """
     if hits <= 0:  # P(X >= 0) = 1: no evidence at all
         return 0.0
-    log_tail = float(binom.logsf(hits - 1, n, p0))  # log P(X >= hits)
+    with np.errstate(divide="ignore"):  # bdtrc: the ufunc behind binom.sf, without its overhead
+        log_tail = float(np.log(bdtrc(hits - 1, n, p0)))  # log P(X >= hits)
     if not np.isfinite(log_tail):  # below float64: the Chernoff bound -n KL(hits/n || p0) instead
         q = min(hits / n, 1.0)
         kl = q * np.log(q / p0) + (0.0 if q >= 1.0 else (1.0 - q) * np.log((1.0 - q) / (1.0 - p0)))
