@@ -27,7 +27,7 @@ from ..contract.clusters import write_clusters
 from ..errors import BadAudioError, RcbError
 from ..inference.inputs import find_inputs
 from ..outpaths import check_output_file, check_outputs, errors_path
-from .campaign import CampaignResult, score_set
+from .campaign import MIN_Z, CampaignResult, score_set
 from .index import NumpyIndex
 from .landmarks import Fingerprint, LandmarkConfig, fingerprint
 
@@ -67,7 +67,7 @@ def campaign(
     split: str | None = None,
     track: str | None = None,
     min_seconds: float = 0.5,
-    min_z: float = 10.0,
+    min_z: float = MIN_Z,
     top: int = 5,
     max_postings: int = 64,
     console: Console | None = None,
