@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from robocall_bench.config import compose
@@ -110,7 +111,7 @@ def test_bad_config_values_are_clear(corpora_root, tmp_path):
         build(_cfg(corpora_root, tmp_path / "x", "shard=3/2"))
 
 
-def test_audit_and_hf_dataset(tiny):
+def test_audit_and_hf_dataset(tiny, tmp_path_factory):
     from robocall_bench.corpus.audit import run_audit
     from robocall_bench.corpus.hf import decode, export_parquet, load_dataset_dict
 
@@ -123,11 +124,23 @@ def test_audit_and_hf_dataset(tiny):
     )
     x, sr = decode(dd["eval"][0]["audio"])
     assert sr == 8000 and x.ndim == 1
-    export_parquet(tiny)
-    import pyarrow.parquet as pq
+    out = tmp_path_factory.mktemp("export")
+    (out / "parquet").mkdir()
+    (out / "parquet" / "stale.parquet").write_bytes(b"old")  # an earlier, bigger export's shard
+    export_parquet(tiny, out, max_shard_bytes=20_000)  # tiny shards: several per split
+    shards = sorted(p.name for p in (out / "parquet").glob("eval-*.parquet"))
+    assert len(shards) > 1 and shards[0].endswith(f"-00000-of-{len(shards):05d}.parquet")
+    assert not (out / "parquet" / "stale.parquet").exists()
+    from datasets import load_dataset
 
-    t = pq.read_table(tiny / "parquet" / "eval.parquet")
-    assert t.num_rows == len(dd["eval"]) and t.column("audio")[0].as_py()["bytes"][:4] == b"fLaC"
+    ds = load_dataset("parquet", data_files={"eval": str(out / "parquet" / "eval-*.parquet")}, split="eval")
+    assert ds["utt_id"] == dd["eval"]["utt_id"]  # shards keep the protocol order
+    assert ds[0]["audio"]["bytes"][:4] == b"fLaC"
+    x2, sr2 = decode(ds[0]["audio"])
+    assert sr2 == 8000 and np.array_equal(x2, decode(dd["eval"][0]["audio"])[0])
+    # the card's front matter names the shards: the exported folder loads as a Hub repo would
+    hub = load_dataset(str(out))
+    assert {s: len(v) for s, v in hub.items()} == {s: len(v) for s, v in dd.items()}
 
 
 def test_cli_builds_and_errors(corpora_root, tmp_path):

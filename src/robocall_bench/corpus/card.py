@@ -24,7 +24,7 @@ def card_text(manifest: dict, licenses: dict[str, str]) -> str:
         "configs": [
             {
                 "config_name": "default",
-                "data_files": [{"split": s, "path": f"parquet/{s}.parquet"} for s in SPLITS],
+                "data_files": [{"split": s, "path": f"parquet/{s}-*.parquet"} for s in SPLITS],
             }
         ],
     }

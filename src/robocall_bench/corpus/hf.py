@@ -54,17 +54,41 @@ def decode(audio: dict) -> tuple[np.ndarray, int]:
     return x, sr
 
 
-def export_parquet(corpus: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``<out>/parquet/{train,dev,eval}.parquet`` with embedded FLAC bytes and copy the card."""
+# The Hub's parquet viewer and `datasets` stream shards best well under ~500 MB each.
+MAX_SHARD_BYTES = 256 * 1024 * 1024
+
+
+def shard_name(split: str, i: int, n: int) -> str:
+    """``{split}-{i:05d}-of-{n:05d}.parquet``: the Hub's shard naming, matched by the card's data_files glob."""
+    return f"{split}-{i:05d}-of-{n:05d}.parquet"
+
+
+def export_parquet(corpus: str | Path, out: str | Path | None = None, max_shard_bytes: int = MAX_SHARD_BYTES) -> Path:
+    """Write ``<out>/parquet/{split}-NNNNN-of-NNNNN.parquet`` (embedded FLAC bytes, shards of at most
+    about ``max_shard_bytes`` of audio) and the dataset card ``<out>/README.md``, whose front matter
+    names the shards: ``datasets.load_dataset(str(out))`` or a Hub upload of ``out`` loads them as is.
+
+    Old shards of an earlier export are removed (a smaller corpus must not leave stale rows behind).
+    """
     d = Path(corpus).resolve()
     dst = Path(out).resolve() if out else d
     dd = load_dataset_dict(d, embed_audio=True)
-    (dst / "parquet").mkdir(parents=True, exist_ok=True)
+    pq_dir = dst / "parquet"
+    pq_dir.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
     for s, ds in dd.items():
-        tmp = dst / "parquet" / f".{s}.parquet.tmp"
-        ds.to_parquet(str(tmp))
-        tmp.replace(dst / "parquet" / f"{s}.parquet")
+        audio_bytes = sum(len(a["bytes"] or b"") for a in ds["audio"])
+        n = min(max(1, len(ds)), max(1, -(-audio_bytes // max(1, int(max_shard_bytes)))))
+        for i in range(n):
+            name = shard_name(s, i, n)
+            tmp = pq_dir / f".{name}.tmp"
+            ds.shard(num_shards=n, index=i, contiguous=True).to_parquet(str(tmp))
+            tmp.replace(pq_dir / name)
+            written.add(name)
+    for old in pq_dir.glob("*.parquet"):
+        if old.name not in written:
+            old.unlink()
     if dst != d and (d / "README.md").is_file():
         (dst / "README.md").write_text((d / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
-    print(f"wrote {', '.join(f'{s}: {len(ds)}' for s, ds in dd.items())} rows to {dst / 'parquet'}")
+    print(f"wrote {', '.join(f'{s}: {len(ds)}' for s, ds in dd.items())} rows in {len(written)} shard(s) to {pq_dir}")
     return dst
