@@ -72,8 +72,8 @@ class TrialResampler:
         self._pos, self._neg = _ClassSampler(c[y]), _ClassSampler(c[~y])
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """(n,) float multiplicities of every trial in one replicate (each class keeps its size in
-        expectation; exactly, with ``within=False`` and equal cluster sizes)."""
+        """(n,) float multiplicities of every trial in one replicate; a class's total is the summed size
+        of its drawn clusters (its own size in expectation, exactly when its clusters are equal)."""
         w = np.empty(self.n, dtype=np.float64)
         w[self.pos_idx] = self._pos.trial_counts(rng, self.within)
         w[self.neg_idx] = self._neg.trial_counts(rng, self.within)
