@@ -33,6 +33,7 @@ ROOT_KEYS = {
     "corpus": ["seed", "out", "corpora_root", "num_workers", "tts", "channel", "plan", "protocol"],
     "demo": ["demo", "recipes"],
     "eval": ["scores", "protocol", "out", "split", "breakdown", "bootstrap", "cost"],
+    "eval_compare": ["scores", "protocol", "split", "track", "n_boot", "seed", "alpha", "within", "cost", "out"],
     "fuse": ["scores", "dev_scores", "protocol", "out", "track", "dev_track", "seed"],
     "leaderboard": ["root", "entry", "check", "limits", "cost", "bootstrap", "reproduce"],
     "score": ["ckpt", "input", "out", "window", "batch_size", "device"],
@@ -41,6 +42,7 @@ ROOT_KEYS = {
 REQUIRED = {
     "campaign": {"input", "out"},
     "eval": {"scores", "protocol", "out"},
+    "eval_compare": {"scores", "protocol"},
     "fuse": {"scores", "dev_scores", "protocol", "out"},
     "score": {"ckpt", "input", "out"},
     "train": {"corpus"},

@@ -50,6 +50,7 @@ const { chromium } = require("playwright-core");
   out.models = await page.$$eval('section[data-track="eval"] tbody tr td:nth-child(3)', (ts) => ts.map((t) => t.textContent));
   out.injected = await page.$$eval("img, a, script:not([id]):not([type])", (es) => es.length);
   out.verified = await page.$$eval('section[data-track="eval"] tbody tr td:last-child', (ts) => ts.map((t) => t.textContent));
+  out.ranks = await page.$$eval('section[data-track="eval"] tbody tr td:first-child', (ts) => ts.map((t) => t.textContent));
   out.problems = problems;
   console.log(JSON.stringify(out));
   await browser.close();
@@ -113,6 +114,8 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
     assert out["visible0"] == ["eval"]
     ranked = [e["entry_id"] for e in data["entries"]]
     assert out["initial"] == ranked
+    # the build's ranks, "=N" when tied (paired-bootstrap ties)
+    assert out["ranks"] == [("=" if e["tied_with"] else "") + str(e["rank"]) for e in data["entries"]]
     assert out["byIdAsc"] == sorted(ranked) and out["sortAttr"] == "ascending"
     assert out["byIdDesc"] == sorted(ranked, reverse=True)
     eer = {e["entry_id"]: e["tracks"]["eval"]["eer"]["value"] for e in data["entries"]}

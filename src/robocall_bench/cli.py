@@ -20,7 +20,8 @@ VERBS: dict[str, tuple[str, str]] = {
     ),
     "eval": (
         "robocall_bench.evaluation.cli",
-        "score a score file against a protocol: metrics with CIs, breakdowns, reports (scores= protocol= out=)",
+        "score a score file against a protocol: metrics with CIs, breakdowns, reports (scores= protocol= out=); "
+        "subverb: compare scores=[a,b] protocol= (paired bootstrap: is a better than b?)",
     ),
     "train": (
         "robocall_bench.training.cli",

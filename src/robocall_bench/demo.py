@@ -214,12 +214,14 @@ def result_rows(data: dict[str, Any], runs: list[DemoRun]) -> tuple[list[str], l
     CPU RTF (batch 1, 2 threads) and train/s (training samples per second of train steps; files
     per second of fitting for the GMM) come from the entries.
     """
+    from .leaderboard.render import rank_cell  # "=2" for a tied rank
+
     secs = {r.entry_id: r for r in runs}
     head = ["#", "entry", "params", *(t for _, t in TABLE_TRACKS), "CPU RTF", "train/s", "train+score s"]
     rows = []
     for e in (e for e in data["entries"] if e["entry_id"] in secs):
         r = secs[e["entry_id"]]
-        rows.append([str(e["rank"]) if e.get("rank") is not None else "-", e["entry_id"], f"{e['params']:,}",
+        rows.append([rank_cell(e), e["entry_id"], f"{e['params']:,}",
                      *(eer_cell(e["tracks"].get(t)) for t, _ in TABLE_TRACKS),
                      _g(e.get("cpu_rtf")), _g(e.get("train_samples_per_s")),
                      f"{r.seconds:.0f}" + (" (reused)" if r.reused else "")])  # fmt: skip

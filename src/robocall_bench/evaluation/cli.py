@@ -1,4 +1,8 @@
-"""``rcb eval scores=FILE protocol=FILE split=eval out=DIR [key=value ...]`` (Hydra overrides)."""
+"""``rcb eval scores=FILE protocol=FILE split=eval out=DIR [key=value ...]`` (Hydra overrides).
+
+``rcb eval compare scores=[a.tsv,b.tsv] protocol=FILE [track=eval] [out=compare.json]``: paired bootstrap
+of the metric differences of two systems on the same trials (see ``rcb eval compare --help``).
+"""
 
 from __future__ import annotations
 
@@ -104,9 +108,13 @@ def extra_lines(m: dict) -> list[str]:
 
 def main(argv: Sequence[str]) -> int:
     """Run one evaluation and print the headline metrics."""
+    argv = list(argv)
+    if argv and argv[0] == "compare":
+        from .compare import main as compare_main
+
+        return compare_main(argv[1:])
     from .report import write_outputs  # matplotlib import deferred: --help stays fast
 
-    argv = list(argv)
     if print_help_if_asked(argv, __doc__, "eval"):
         return 0
     cfg = load_config("eval", argv)

@@ -12,10 +12,12 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..audio import atomic_write_bytes
-from ..contract import MAIN_TRACK, track_order
+from ..contract import MAIN_TRACK, track_order, track_selection
 from ..errors import RcbError
+from ..evaluation.breakdown import cluster_ids
 from ..evaluation.core import group, operating_points
 from .integrity import mark_copies
+from .ranking import TrackRank, tied_ranks
 from .registry import KINDS
 from .render import render_csv, render_readme
 from .schema import METRICS
@@ -23,7 +25,7 @@ from .site import render_site
 from .validate import Board, Checked, LeaderboardConfig, load_board, validate_entry
 
 LB_SCHEMA = "robocall-bench/leaderboard"
-LB_SCHEMA_VERSION = 2
+LB_SCHEMA_VERSION = 3  # 3: per-track rank / tied_with / tie_test (paired-bootstrap ties)
 OUTPUTS = ("README.md", "leaderboard.csv", "leaderboard.json", "site/index.html")
 DET_LIMITS = (5e-4, 0.99)
 DET_POINTS = 200
@@ -77,7 +79,30 @@ def det_curve(scores: np.ndarray, labels: np.ndarray) -> list[list[float]]:
     return [[round(float(a), 3), round(float(b), 3)] for a, b in zip(x, y, strict=True)]
 
 
-def _entry_data(c: Checked, rank: int | None, tracks: list[str], kind: str) -> dict:
+def track_ranks(
+    mine: list[Checked], track: str, board: Board, corpus: tuple[str, str], cfg: LeaderboardConfig
+) -> dict[str, TrackRank]:
+    """Ranks with ties (:mod:`.ranking`) of the unflagged entries of ``mine`` on ``track``."""
+    ranked = sorted(
+        (c for c in mine if track in c.tracks and track not in c.flags), key=lambda c: track_key(c, track)
+    )
+    if not ranked:
+        return {}
+    sel = board.protocols[corpus].select(*track_selection(track))
+    clusters = cluster_ids(sel, cfg.human_cluster, cfg.robocall_cluster)
+    scores = {c.entry.entry_id: c.scores[track][0] for c in ranked}
+    labels = ranked[0].scores[track][1]
+    return tied_ranks([c.entry.entry_id for c in ranked], scores, labels, clusters, cfg.bootstrap, cfg.cost)
+
+
+def _r_test(t: dict | None) -> dict | None:
+    if t is None:
+        return None
+    ci = None if t["ci"] is None else [_r(x) for x in t["ci"]]
+    return {**t, "eer_diff": _r(t["eer_diff"]), "ci": ci, "p_value": _r(t["p_value"])}
+
+
+def _entry_data(c: Checked, ranks: dict[str, dict[str, TrackRank]], tracks: list[str], kind: str) -> dict:
     e = c.entry
     per_track = {}
     for t in tracks:
@@ -90,9 +115,14 @@ def _entry_data(c: Checked, rank: int | None, tracks: list[str], kind: str) -> d
         }
         per_track[t]["n_robocall"], per_track[t]["n_human"] = m["n_robocall"], m["n_human"]
         per_track[t]["flag"] = c.flags.get(t)
+        r = ranks[t].get(e.entry_id)
+        rj = r.to_json() if r else {"rank": None, "tied_with": [], "tie_test": None}
+        per_track[t].update(rank=rj["rank"], tied_with=rj["tied_with"], tie_test=_r_test(rj["tie_test"]))
     rep = c.reproduced
+    main = per_track.get(MAIN_TRACK, {})
     return {
-        "rank": rank,
+        "rank": main.get("rank"),
+        "tied_with": main.get("tied_with", []),
         "entry_id": e.entry_id,
         "model": e.model,
         "description": e.description,
@@ -126,9 +156,9 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
         mine = [c for c in checks if (c.entry.corpus.name, c.entry.corpus.version) == (row.name, row.version)]
         ranked = sorted(mine, key=lambda c: track_key(c, MAIN_TRACK))
         tracks = track_order({t for c in mine for t in c.tracks})
-        n_ranked = sum(MAIN_TRACK not in c.flags for c in ranked)
-        for i, c in enumerate(ranked):
-            entries.append(_entry_data(c, i + 1 if i < n_ranked else None, tracks, row.kind))
+        ranks = {t: track_ranks(mine, t, board, (row.name, row.version), cfg) for t in tracks}
+        for c in ranked:
+            entries.append(_entry_data(c, ranks, tracks, row.kind))
         det = {}
         for t in tracks:
             top = sorted(
@@ -154,8 +184,10 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
         "schema": LB_SCHEMA,
         "schema_version": LB_SCHEMA_VERSION,
         "main_track": MAIN_TRACK,
-        "ranking": "per corpus: EER on the main track, ties broken by minDCF, then entry id; a track "
-        "separated perfectly (EER 0) is not ranked until a maintainer reproduces the entry",
+        "ranking": "per corpus and track: sorted by EER, then minDCF, then entry id; dense ranks where an "
+        "entry shares the rank of its group's best entry when the 95% CI of their paired cluster-bootstrap "
+        "EER difference includes 0 (tied_with, tie_test); rank is the main track's; a track separated "
+        "perfectly (EER 0) is not ranked until a maintainer reproduces the entry",
         "self_reported": list(SELF_REPORTED),
         "cost": {"p_spoof": cfg.cost.p_spoof, "c_miss": cfg.cost.c_miss, "c_fa": cfg.cost.c_fa},
         "bootstrap": {

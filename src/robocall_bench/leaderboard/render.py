@@ -35,8 +35,8 @@ def _num(x: float | int | None) -> str:
     return "-" if x is None else f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
 
-def track_rows(entries: list[dict], track: str) -> list[tuple[int | None, dict]]:
-    """(rank in this track or None when flagged, entry) in table order: ranked rows first."""
+def track_rows(entries: list[dict], track: str) -> list[dict]:
+    """The entries with ``track`` in table order: ranked rows first (by EER, minDCF, id), then flagged."""
     rows = [e for e in entries if track in e["tracks"]]
     rows.sort(
         key=lambda e: (
@@ -46,14 +46,14 @@ def track_rows(entries: list[dict], track: str) -> list[tuple[int | None, dict]]
             e["entry_id"],
         )
     )
-    out, rank = [], 0
-    for e in rows:
-        if e["tracks"][track]["flag"] is None:
-            rank += 1
-            out.append((rank, e))
-        else:
-            out.append((None, e))
-    return out
+    return rows
+
+
+def rank_cell(m: dict) -> str:
+    """A track's rank as shown: ``-`` (not ranked), ``3``, or ``=2`` when tied with another entry."""
+    if m.get("rank") is None:
+        return "-"
+    return ("=" if m.get("tied_with") else "") + str(m["rank"])
 
 
 def verified(e: dict, track: str) -> str:
@@ -85,6 +85,8 @@ def render_readme(data: dict) -> str:
         "score files and the protocol of its corpus, which must be registered in `registry.yaml`. "
         "Entries are ranked only against entries on the same corpus: by EER on the main `eval` track, "
         f"ties by minDCF. Brackets: 95% cluster-bootstrap CIs ({data['bootstrap']['n']} replicates). "
+        "`=2`: tied rank, the paired cluster-bootstrap 95% CI of the EER difference between this entry "
+        "and the best entry of its rank group includes 0 (see *Ranks and ties* in the main README). "
         "A track an entry separates perfectly (EER 0) is listed without a rank until a maintainer "
         "re-runs the entry's recipe (`rcb leaderboard reproduce`, recorded in `reproduced.yaml`); "
         "*verified* shows such re-runs. Columns marked † are self-reported by the entry, not measured "
@@ -115,9 +117,9 @@ def _corpus_section(data: dict, corpus: dict) -> list[str]:
     for t in corpus["tracks"]:
         lines += [f"#### Track `{t}`" + (" (main)" if t == data["main_track"] else ""), ""]
         lines += ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
-        for rank, e in track_rows(entries, t):
+        for e in track_rows(entries, t):
             m = e["tracks"][t]
-            cells = ["-" if rank is None else str(rank), f"`{e['entry_id']}`", md_cell(e["model"])]
+            cells = [rank_cell(m), f"`{e['entry_id']}`", md_cell(e["model"])]
             cells += [_cell(k, m[k]) for k in ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc")]
             cells += [_num(e["params"]), _num(e["macs"]), _num(e["cpu_rtf"]), _num(e["train_samples_per_s"])]
             cells.append(verified(e, t))
@@ -133,25 +135,25 @@ def _corpus_section(data: dict, corpus: dict) -> list[str]:
 
 def render_csv(data: dict) -> str:
     """leaderboard.csv: one row per (entry, track), long format; ``rank`` is the entry's rank on its
-    corpus (main track), ``track_rank`` its rank in that track (both empty when not ranked)."""
+    corpus (main track), ``track_rank`` its rank in that track (both empty when not ranked; dense,
+    tied entries share one), ``track_tied_with`` the entries sharing it (space-separated)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     cols = [f"{k}{s}" for k in METRICS for s in ("", "_ci_low", "_ci_high")]
     w.writerow(["corpus", "corpus_version", "corpus_kind", "rank", "entry_id", "model", "track", "track_rank",
-                *cols, "n_robocall", "n_human", "params", "macs", "cpu_rtf", "train_samples_per_s",
+                "track_tied_with", *cols, "n_robocall", "n_human", "params", "macs", "cpu_rtf", "train_samples_per_s",
                 "reproduced", "flag"])  # fmt: skip
     for corpus in data["corpora"]:
         entries = corpus_entries(data, corpus)
-        ranks = {t: {e["entry_id"]: r for r, e in track_rows(entries, t)} for t in corpus["tracks"]}
         for e in entries:
             for t in (t for t in corpus["tracks"] if t in e["tracks"]):
-                m, track_rank = e["tracks"][t], ranks[t][e["entry_id"]]
+                m = e["tracks"][t]
                 vals = []
                 for k in METRICS:
                     ci = m[k]["ci"] or [None, None]
                     vals += [m[k]["value"], ci[0], ci[1]]
                 w.writerow([corpus["name"], corpus["version"], corpus["kind"], e["rank"], e["entry_id"],
-                            csv_text(e["model"]), t, track_rank, *vals, m["n_robocall"], m["n_human"],
+                            csv_text(e["model"]), t, m["rank"], " ".join(m["tied_with"]), *vals, m["n_robocall"], m["n_human"],
                             e["params"], e["macs"], e["cpu_rtf"], e["train_samples_per_s"],
                             (e["reproduced"] or {}).get("date"), m["flag"]])  # fmt: skip
     return buf.getvalue()

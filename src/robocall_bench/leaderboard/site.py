@@ -13,7 +13,7 @@ import json
 from scipy.special import ndtri
 
 from .escape import html_text
-from .render import NEEDS_REPRODUCTION, SECTIONS, corpus_entries, track_rows
+from .render import NEEDS_REPRODUCTION, SECTIONS, corpus_entries, rank_cell, track_rows
 
 DET_TICKS = (0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.95)
 
@@ -37,7 +37,7 @@ JS = r"""
   var data = JSON.parse(document.getElementById("lb-data").textContent);
   var SVGNS = "http://www.w3.org/2000/svg";
   var COLS = [
-    {key: "rank", label: "#", num: true},
+    {key: "rank", label: "#", num: true, show: "rank_label"},
     {key: "entry_id", label: "entry", text: true},
     {key: "model", label: "model", text: true},
     {key: "eer", label: "EER %", metric: true, pct: true},
@@ -75,6 +75,9 @@ JS = r"""
     }).map(function (e) {
       var m = e.tracks[track], r = {entry_id: e.entry_id, model: e.model, params: e.params, macs: e.macs,
         cpu_rtf: e.cpu_rtf, train_samples_per_s: e.train_samples_per_s, description: e.description, flag: m.flag};
+      // ranks come from the build (paired-bootstrap ties): "=2" when the entry shares its rank
+      r.rank = m.rank;
+      r.rank_label = m.rank === null ? "-" : (m.tied_with.length ? "=" : "") + m.rank;
       r.verified = e.reproduced ? "reproduced " + e.reproduced.date : (m.flag ? data.needs_reproduction : "-");
       COLS.forEach(function (c) { if (c.metric) { r[c.key] = m[c.key].value; r[c.key + "_ci"] = m[c.key].ci; } });
       return r;
@@ -83,8 +86,6 @@ JS = r"""
     rows.sort(function (a, b) {
       return (a.flag ? 1 : 0) - (b.flag ? 1 : 0) || a.eer - b.eer || a.min_dcf - b.min_dcf || (a.entry_id < b.entry_id ? -1 : 1);
     });
-    var k = 0;
-    rows.forEach(function (r) { r.rank = r.flag ? null : ++k; });
     return rows;
   }
   function renderBody(tbody, rows) {
@@ -98,7 +99,8 @@ JS = r"""
           var ci = r[c.key + "_ci"];
           if (ci) { td.appendChild(el("span", {"class": "ci"}, "[" + fmt(ci[0], c.pct) + ", " + fmt(ci[1], c.pct) + "]")); }
         } else if (c.num) {
-          td.textContent = r[c.key] === null || r[c.key] === undefined ? "-" : String(r[c.key]);
+          var v = r[c.show || c.key];
+          td.textContent = v === null || v === undefined ? "-" : String(v);
         } else {
           td.textContent = r[c.key];
           if (c.key === "model" && r.description) { td.title = r.description; }
@@ -221,7 +223,8 @@ def render_site(data: dict) -> str:
         "Every number is recomputed from the entries' score files and the registered protocol of their "
         "corpus; entries are ranked only against entries on the same corpus, by EER on the main eval "
         "track (ties by minDCF). Brackets: 95% cluster-bootstrap confidence intervals "
-        f"({b['n']} replicates). A track separated perfectly (EER 0) is not ranked until a maintainer "
+        f"({b['n']} replicates). =2: a tied rank, the paired-bootstrap 95% CI of the EER difference with "
+        "the best entry of its rank group includes 0. A track separated perfectly (EER 0) is not ranked until a maintainer "
         "reproduces the entry (verified column). \u2020 self-reported by the entry, not measured by the "
         "leaderboard. Click a column header to sort; hover a model for its description."
     )
@@ -248,7 +251,7 @@ def _noscript(data: dict) -> str:
             out.append("<p>No entries yet.</p>")
             continue
         out.append("<table><tr><th>#</th><th>entry</th><th>model</th><th>EER %</th><th>verified</th></tr>")
-        for rank, e in track_rows(entries, data["main_track"]):
+        for e in track_rows(entries, data["main_track"]):
             m = e["tracks"][data["main_track"]]
             ver = (
                 f"reproduced {e['reproduced']['date']}"
@@ -256,7 +259,7 @@ def _noscript(data: dict) -> str:
                 else (NEEDS_REPRODUCTION if m["flag"] else "-")
             )
             cells = [
-                "-" if rank is None else str(rank),
+                rank_cell(m),
                 e["entry_id"],
                 e["model"],
                 f"{100 * m['eer']['value']:.2f}",
