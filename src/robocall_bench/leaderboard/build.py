@@ -15,6 +15,7 @@ from ..audio import atomic_write_bytes
 from ..contract import MAIN_TRACK, track_order
 from ..errors import RcbError
 from ..evaluation.core import group, operating_points
+from .conditions import condition_eers, track_conditions
 from .integrity import mark_copies
 from .registry import KINDS
 from .render import render_csv, render_readme
@@ -77,7 +78,9 @@ def det_curve(scores: np.ndarray, labels: np.ndarray) -> list[list[float]]:
     return [[round(float(a), 3), round(float(b), 3)] for a, b in zip(x, y, strict=True)]
 
 
-def _entry_data(c: Checked, rank: int | None, tracks: list[str], kind: str) -> dict:
+def _entry_data(
+    c: Checked, rank: int | None, tracks: list[str], kind: str, conditions: dict[str, dict]
+) -> dict:
     e = c.entry
     per_track = {}
     for t in tracks:
@@ -90,6 +93,7 @@ def _entry_data(c: Checked, rank: int | None, tracks: list[str], kind: str) -> d
         }
         per_track[t]["n_robocall"], per_track[t]["n_human"] = m["n_robocall"], m["n_human"]
         per_track[t]["flag"] = c.flags.get(t)
+        per_track[t]["conditions"] = conditions[t]
     rep = c.reproduced
     return {
         "rank": rank,
@@ -127,8 +131,12 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
         ranked = sorted(mine, key=lambda c: track_key(c, MAIN_TRACK))
         tracks = track_order({t for c in mine for t in c.tracks})
         n_ranked = sum(MAIN_TRACK not in c.flags for c in ranked)
+        # The page's drill-down: per-condition EERs, the conditions found once per track.
+        proto = board.protocols.get((row.name, row.version))
+        conds = {t: track_conditions(proto, t)[1] for t in tracks}
         for i, c in enumerate(ranked):
-            entries.append(_entry_data(c, i + 1 if i < n_ranked else None, tracks, row.kind))
+            per_cond = {t: condition_eers(conds[t], *c.scores[t]) for t in c.tracks}
+            entries.append(_entry_data(c, i + 1 if i < n_ranked else None, tracks, row.kind, per_cond))
         det = {}
         for t in tracks:
             top = sorted(
@@ -145,6 +153,7 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
                 "kind": row.kind,
                 "title": row.title,
                 "tracks": tracks,
+                "registered_tracks": list(row.tracks),
                 "n_entries": len(mine),
                 "det": det,
             }
