@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from robocall_bench.cli import main
-from robocall_bench.errors import RcbError
 from robocall_bench.contract import track_selection
+from robocall_bench.errors import RcbError
 from robocall_bench.evaluation.bootstrap import BootstrapConfig
 from robocall_bench.evaluation.run import EvalSpec, evaluate
 from robocall_bench.leaderboard.build import build, render_all
@@ -76,7 +76,7 @@ def test_outputs_rank_and_content(built) -> None:
     # nothing the page would fetch: no src/href attribute but the empty data: icon, no CSS url(),
     # no script loading
     assert re.findall(r"\b(?:src|href)\s*=\s*[\"']([^\"']*)", html) == ["data:,"]
-    for loader in ("url(", "@import", "fetch(", "XMLHttpRequest", "import(", "<link rel=\"stylesheet"):
+    for loader in ("url(", "@import", "fetch(", "XMLHttpRequest", "import(", '<link rel="stylesheet'):
         assert loader not in html, loader
 
 
