@@ -89,6 +89,8 @@ const { chromium } = require("playwright-core");
   out.drill = await drill();
   await measure();
   await page.screenshot({ path: process.env.SHOT, fullPage: true });
+  await page.click(`${PANEL} th[data-key="min_dcf"]`);
+  out.pickedAfterSort = await page.$$eval(`${PANEL} table.lb tr.picked`, (rs) => rs.map((r) => r.dataset.entry));
   await page.click(`${PANEL} table.lb tbody tr[data-entry="${first}"]`);
   out.drillHidden1 = await page.$eval(`${PANEL} .drill`, (d) => d.hidden);
   const other = (await order())[1];
@@ -260,6 +262,7 @@ def test_page_in_headless_chromium(board, tmp_path: Path) -> None:
     assert d["title"] == f"{out['picked']} on track campaign"
     assert d["columns"] == ["system", "codec", "snr_bucket", "language", "duration_bucket", "role"]
     assert d["roles"] == ["tts", "recorded"]
+    assert out["pickedAfterSort"] == [out["picked"]]  # sorting keeps the open row marked
     assert out["drillHidden1"] is True and not d2["hidden"] and {d["entry"], d2["entry"]} == set(ranked)
     meta = {x["entry"]: x["meta"] for x in (d, d2)}
     assert meta["pitch-variance"]["code"] == "javascript:alert(3) @ 0123abc"  # text, not a link
@@ -270,7 +273,12 @@ def test_page_in_headless_chromium(board, tmp_path: Path) -> None:
     assert {"model", "description", "training data", "experiment", "reproduced"} <= set(
         meta["pitch-variance"]
     )
-    assert sorted(out["links"]) == ["https://example.org/code", "https://example.org/org/backbone"]
+    links = {x["entry"]: sorted(x["links"]) for x in (d, d2)}
+    assert links == {
+        "pitch-variance": [],  # javascript: stays text
+        "spectral-flatness": ["https://example.org/code", "https://example.org/org/backbone"],
+    }
+    assert set(out["links"]) <= set(links["spectral-flatness"])  # no other link anywhere
 
 
 MARKS = r"""

@@ -4,24 +4,22 @@ function makePanel(corpus, track, id) {
   if (data.track_notes[track]) { p.appendChild(el("p", {"class": "note small"}, data.track_notes[track])); }
   var rows = rowsFor(corpus, track);
   if (!rows.length) { p.appendChild(el("p", {}, "No entries on this track yet.")); return p; }
-  var drill = el("div", {"class": "drill", "aria-live": "polite"}), picked = null;
+  var drill = el("div", {"class": "drill", "aria-live": "polite"}), tbody = null;
   drill.hidden = true;
-  function unpick() {
-    drill.hidden = true;
-    if (picked) { picked.classList.remove("picked"); picked.removeAttribute("aria-expanded"); }
-    picked = null;
+  // The open row is remembered by entry id: sorting rebuilds the rows (renderBody re-marks it).
+  function mark(id) {
+    if (id === null) { tbody.removeAttribute("data-picked"); } else { tbody.setAttribute("data-picked", id); }
+    Array.prototype.forEach.call(tbody.rows, markRow);
   }
-  function pick(r, tr) {
-    var again = picked && picked.getAttribute("data-entry") === r.entry_id && !drill.hidden;
-    unpick();
-    if (again) { return; }
-    picked = tr;
-    tr.classList.add("picked");
-    tr.setAttribute("aria-expanded", "true");
+  function unpick() { drill.hidden = true; mark(null); }
+  function pick(r) {
+    if (!drill.hidden && tbody.getAttribute("data-picked") === r.entry_id) { unpick(); return; }
+    mark(r.entry_id);
     fillDrill(drill, r, track, unpick);
   }
-  var wrap = el("div", {"class": "wrap"});
-  wrap.appendChild(makeTable(rows, track, pick));
+  var wrap = el("div", {"class": "wrap"}), table = makeTable(rows, track, pick);
+  tbody = table.tBodies[0];
+  wrap.appendChild(table);
   p.appendChild(wrap);
   p.appendChild(el("p", {"class": "note small"}, "Click a row (or press Enter on it) for the entry's per-condition EERs and details."));
   p.appendChild(drill);

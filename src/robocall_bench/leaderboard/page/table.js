@@ -68,6 +68,13 @@ function verifiedCell(td, r) {
   }
 }
 
+// Highlights the row whose entry's drill-down is open (its id is the tbody's data-picked).
+function markRow(tr) {
+  var on = tr.parentNode && tr.parentNode.getAttribute("data-picked") === tr.getAttribute("data-entry");
+  tr.classList.toggle("picked", on);
+  if (on) { tr.setAttribute("aria-expanded", "true"); } else { tr.removeAttribute("aria-expanded"); }
+}
+
 function renderBody(tbody, rows, onPick) {
   clear(tbody);
   rows.forEach(function (r) {
@@ -90,11 +97,12 @@ function renderBody(tbody, rows, onPick) {
       }
       tr.appendChild(td);
     });
-    tr.addEventListener("click", function () { onPick(r, tr); });
+    tr.addEventListener("click", function () { onPick(r); });
     tr.addEventListener("keydown", function (ev) {
-      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); onPick(r, tr); }
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); onPick(r); }
     });
     tbody.appendChild(tr);
+    markRow(tr);
   });
 }
 
