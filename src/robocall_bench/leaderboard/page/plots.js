@@ -102,8 +102,11 @@ function makePareto(rows, key, name, track) {
   function py(y) { return y0 - y / ymax * (y0 - y1); }
   var axis = svg("g", {"class": "axis"}), every = Math.ceil((hi - lo) / 6);
   for (var k = lo; pos.length && k <= hi; k += every) {
-    axis.appendChild(svg("line", {x1: px(Math.pow(10, k)), x2: px(Math.pow(10, k)), y1: y1, y2: y0, stroke: "#eee"}));
+    axis.appendChild(svg("line", {x1: px(Math.pow(10, k)), x2: px(Math.pow(10, k)), y1: y1, y2: y0, stroke: "#e4e4e4"}));
     axis.appendChild(svg("text", {x: px(Math.pow(10, k)), y: y0 + 14, "text-anchor": "middle"}, decadeLabel(k)));
+    for (var m = 2; hi - lo <= 2 && k < hi && m < 10; m++) {  // a short axis gets the 2..9 x 10^k lines
+      axis.appendChild(svg("line", {x1: px(m * Math.pow(10, k)), x2: px(m * Math.pow(10, k)), y1: y1, y2: y0, stroke: "#f3f3f3"}));
+    }
   }
   for (var v = 0; v <= 100 * ymax + 1e-9; v += ystep) {
     axis.appendChild(svg("line", {x1: L, x2: x1, y1: py(v / 100), y2: py(v / 100), stroke: "#eee"}));
