@@ -133,7 +133,7 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
         n_ranked = sum(MAIN_TRACK not in c.flags for c in ranked)
         # The page's drill-down: per-condition EERs, the conditions found once per track.
         proto = board.protocols.get((row.name, row.version))
-        conds = {t: track_conditions(proto, t)[1] for t in tracks}
+        conds = {t: track_conditions(proto, t) for t in tracks}
         for i, c in enumerate(ranked):
             per_cond = {t: condition_eers(conds[t], *c.scores[t]) for t in c.tracks}
             entries.append(_entry_data(c, i + 1 if i < n_ranked else None, tracks, row.kind, per_cond))

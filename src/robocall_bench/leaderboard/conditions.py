@@ -21,8 +21,9 @@ COLUMNS = ("system", "codec", "snr_bucket", "language", "duration_bucket", "role
 _DEFAULTS = EvalSpec(protocol="", scores="")  # rcb eval's default bucket edges
 
 
-def track_conditions(proto: Protocol, track: str) -> tuple[Protocol, list[Condition]]:
-    """(the rows leaderboard track ``track`` scores, its conditions over :data:`COLUMNS`)."""
+def track_conditions(proto: Protocol, track: str) -> list[Condition]:
+    """The conditions over :data:`COLUMNS` of the rows leaderboard track ``track`` scores, in the
+    row order of its score files."""
     sel = proto.select(*track_selection(track))
     cols = [c for c in COLUMNS if c in available_columns(sel)]
     conds = conditions(sel, cols, _DEFAULTS.snr_edges, _DEFAULTS.duration_edges)
@@ -33,7 +34,7 @@ def track_conditions(proto: Protocol, track: str) -> tuple[Protocol, list[Condit
         pos = order.get(c.column)
         return cols.index(c.column), 0 if pos is None else pos.get(c.value, len(pos))
 
-    return sel, sorted(conds, key=key)  # stable: other columns keep conditions()' value order
+    return sorted(conds, key=key)  # stable: other columns keep conditions()' value order
 
 
 def _bucket_order(column: str) -> dict[str, int]:
