@@ -67,6 +67,42 @@ def _rows(seed: int, n_per_split: dict[str, int]) -> list[dict[str, str]]:
     return rows
 
 
+def _with_campaign_track(rows: list[dict[str, str]], seed: int) -> list[dict[str, str]]:
+    """``rows`` with the campaign columns (each robocall a one-call campaign, as ``rcb corpus`` writes
+    them) plus an eval ``campaign`` track: 3 campaigns of 4 calls (two TTS, one recorded voice) and
+    12 live calls."""
+    rng = np.random.default_rng(seed + 7)
+    out = []
+    for r in rows:
+        robo = r["label"] == "robocall"
+        solo = f"solo_{r['utt_id']}"
+        out.append(
+            {**r, "call_id": f"call_{r['utt_id']}", "campaign": solo if robo else "-",
+             "message": solo if robo else "-", "role": "tts" if robo else "live"}
+        )  # fmt: skip
+    k = len(rows)
+    for i in range(24):
+        robo = i < 12
+        camp = f"camp{i // 4}"
+        recorded = robo and camp == "camp2"
+        system = ("recorded-human" if recorded else SEEN_SYSTEMS[i // 4]) if robo else "human"
+        uid = f"u{k + i:05d}"
+        out.append(
+            {
+                "utt_id": uid, "path": f"audio/{uid}.flac", "label": "robocall" if robo else "human",
+                "split": "eval", "track": "campaign", "system": system,
+                "speaker": f"{camp}-voice" if robo else HUMANS[i % len(HUMANS)],
+                "language": "zh" if i % 5 == 0 else "en", "text_id": f"t{i // 4}" if robo else "-",
+                "family": FAMILIES[i // 4 % 3] if robo else "-", "channel": "narrowband",
+                "codec": SEEN_CODECS[i % 2], "snr_db": f"{rng.uniform(0, 30):.1f}",
+                "duration": f"{rng.uniform(1.0, 9.0):.2f}", "source": "synthetic", "call_id": f"call_{uid}",
+                "campaign": camp if robo else "-", "message": f"msg{i // 4}" if robo else "-",
+                "role": ("recorded" if recorded else "tts") if robo else "live",
+            }
+        )  # fmt: skip
+    return out
+
+
 def _tone(robo: bool, sr: int, seconds: float, rng: np.random.Generator) -> np.ndarray:
     """Robocall: steadier pitch, less noise; human: wandering pitch, more noise (overlapping ranges)."""
     t = np.arange(int(sr * seconds)) / sr
@@ -85,11 +121,17 @@ def make_corpus(
     n_per_split: dict[str, int] | None = None,
     audio: bool = False,
     version: str = "0.1.0",
+    campaign: bool = False,
 ) -> Path:
-    """Write ``root/protocol.tsv`` + ``root/manifest.json`` (+ ``root/audio/*.flac``); returns ``root``."""
+    """Write ``root/protocol.tsv`` + ``root/manifest.json`` (+ ``root/audio/*.flac``); returns ``root``.
+
+    ``campaign``: also the campaign columns and an eval ``campaign`` track (see _with_campaign_track).
+    """
     n_per_split = n_per_split or {"train": 20, "dev": 20, "eval": 60}
     root.mkdir(parents=True, exist_ok=True)
     rows = _rows(seed, n_per_split)
+    if campaign:
+        rows = _with_campaign_track(rows, seed)
     text = protocol_text(rows)
     (root / "protocol.tsv").write_text(text, encoding="utf-8")
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -143,12 +185,26 @@ def test_fixture_tracks_partition_eval_and_unseen_is_unseen(tmp_path: Path) -> N
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["protocol_sha256"] == proto.sha256
 
 
-def make_leaderboard(base: Path, seed: int = 0) -> tuple[Path, Path]:
+def test_fixture_campaign_track(tmp_path: Path) -> None:
+    plain = read_protocol(make_corpus(tmp_path / "a"))
+    proto = read_protocol(make_corpus(tmp_path / "c", campaign=True))  # the reader checks role vs label
+    c = proto.cols
+    assert proto.eval_tracks() == ["eval", "unseen-systems", "unseen-channel", "campaign"]
+    camp = c["track"] == "campaign"
+    assert set(c["role"][camp]) == {"tts", "recorded", "live"}
+    assert set(c["campaign"][camp & proto.is_robocall]) == {"camp0", "camp1", "camp2"}
+    # the other rows are unchanged apart from the campaign columns
+    assert (c["utt_id"][~camp] == plain.cols["utt_id"]).all()
+    assert (c["system"][~camp] == plain.cols["system"]).all()
+
+
+def make_leaderboard(base: Path, seed: int = 0, campaign: bool = False) -> tuple[Path, Path]:
     """A corpus with audio under ``base/corpus`` and a leaderboard root ``base/lb`` holding the two
-    example entries written by the real generator; returns (corpus, lb root)."""
+    example entries written by the real generator; returns (corpus, lb root). ``campaign``: the
+    corpus has a campaign track too (so the registry and the entries have it)."""
     from robocall_bench.leaderboard.examples import main as make_examples
 
-    corpus = make_corpus(base / "corpus", seed=seed, audio=True)
+    corpus = make_corpus(base / "corpus", seed=seed, audio=True, campaign=campaign)
     lb = base / "lb"
     assert make_examples([f"corpus={corpus}", f"root={lb}"]) == 0
     return corpus, lb

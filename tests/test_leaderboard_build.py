@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -13,8 +14,10 @@ import pytest
 import yaml
 
 from robocall_bench.cli import main
+from robocall_bench.contract import track_selection
 from robocall_bench.errors import RcbError
 from robocall_bench.evaluation.bootstrap import BootstrapConfig
+from robocall_bench.evaluation.run import EvalSpec, evaluate
 from robocall_bench.leaderboard.build import build, render_all
 from robocall_bench.leaderboard.reproduce import ReproduceOptions, reproduce
 from robocall_bench.leaderboard.validate import LeaderboardConfig
@@ -70,7 +73,12 @@ def test_outputs_rank_and_content(built) -> None:
         and "`spectral-flatness`" in readme
     )
     html = (lb / "site" / "index.html").read_text()
-    assert 'id="lb-data"' in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert 'id="lb-data"' in html
+    # nothing the page would fetch: no src/href attribute but the empty data: icon, no CSS url(),
+    # no script loading
+    assert re.findall(r"\b(?:src|href)\s*=\s*[\"']([^\"']*)", html) == ["data:,"]
+    for loader in ("url(", "@import", "fetch(", "XMLHttpRequest", "import(", '<link rel="stylesheet'):
+        assert loader not in html, loader
 
 
 def test_check_passes_then_detects_stale_outputs(lb: Path, capsys) -> None:
@@ -90,6 +98,33 @@ def test_check_passes_then_detects_stale_outputs(lb: Path, capsys) -> None:
     (lb / "README.md").unlink()
     with pytest.raises(RcbError, match=r"README.md \(missing\)"):
         build(cfg(lb), check=True)
+
+
+def test_condition_eers_match_rcb_eval(built) -> None:
+    """The drill-down's per-condition EERs are rcb eval's breakdowns (same conditions, pairings, EERs)."""
+    _, lb = built
+    data = json.loads((lb / "leaderboard.json").read_text())
+    proto = lb / "protocols" / "robocall-bench-0.1.0" / "protocol.tsv"
+    for e in data["entries"]:
+        for track in ("eval", "unseen-systems", "unseen-channel", "early-2s"):
+            spec = EvalSpec(
+                protocol=proto,
+                scores=lb / "entries" / e["entry_id"] / "scores" / f"{track}.tsv",
+                track=track_selection(track)[1],
+                bootstrap=BootstrapConfig(n=0),
+            )
+            want = {
+                col: {(b["value"], b["pairing"], round(b["eer"]["value"], 6), b["n_robocall"], b["n_human"])
+                      for b in rows}
+                for col, rows in evaluate(spec).metrics["breakdowns"].items()
+                if col != "track"  # one value per leaderboard track
+            }  # fmt: skip
+            got = e["tracks"][track]["conditions"]
+            assert {c: {tuple(r.values()) for r in rows} for c, rows in got.items()} == want, track
+    conds = data["entries"][0]["tracks"]["eval"]["conditions"]
+    assert set(conds) == {"system", "codec", "snr_bucket", "language", "duration_bucket"}  # no role column
+    snr = [r["value"] for r in conds["snr_bucket"]]
+    assert snr == sorted(snr, key=["<0dB", "0-10dB", "10-20dB", ">=20dB", "clean"].index)
 
 
 def test_build_is_deterministic(lb: Path) -> None:

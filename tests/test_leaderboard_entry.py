@@ -12,7 +12,7 @@ import yaml
 from robocall_bench.cli import main
 from robocall_bench.contract import read_protocol
 from robocall_bench.errors import RcbError
-from robocall_bench.leaderboard.from_run import default_entry_id, entry_from_run, train_rate
+from robocall_bench.leaderboard.from_run import default_entry_id, entry_from_run, pretrained_of, train_rate
 from robocall_bench.leaderboard.validate import LeaderboardConfig
 from robocall_bench.training.run import train
 from test_train_support import TinyDetector, tiny_corpus, train_cfg, trained_run
@@ -94,6 +94,32 @@ def test_training_rate_is_read_from_the_fit_record_or_left_out():
         "training: 123 samples/s of train steps (cuda, 4 threads, 2 processes, rate per process, batch 32, 4 s crops)"
     )
     assert train_rate({}) == (None, None) and train_rate({"fit": {"throughput": {}}}) == (None, None)
+
+
+def test_pretrained_weights_carry_their_card_license(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    model = tmp_path / "hub" / "models--org--backbone"
+    (model / "refs").mkdir(parents=True)
+    (model / "refs" / "main").write_text("abc123\n")
+    (model / "snapshots" / "abc123").mkdir(parents=True)
+    (model / "snapshots" / "abc123" / "README.md").write_text(
+        "---\nlicense: apache-2.0\ntags: [audio]\n---\n# x\n"
+    )
+    assert pretrained_of({"pretrained": "org/backbone"}) == {
+        "id": "org/backbone", "revision": "abc123", "license": "apache-2.0",
+        "url": "https://huggingface.co/org/backbone",
+    }  # fmt: skip
+    # another revision has no card in the cache: no license claimed
+    assert pretrained_of({"pretrained": "org/backbone", "revision": "def456"}) == {
+        "id": "org/backbone", "revision": "def456", "url": "https://huggingface.co/org/backbone",
+    }  # fmt: skip
+    local = tmp_path / "my-weights"
+    local.mkdir()
+    (local / "README.md").write_text("---\nlicense: [mit, cc-by-4.0]\n---\n")
+    assert pretrained_of({"pretrained": str(local), "revision": "v1"}) == {
+        "id": str(local), "revision": "v1", "license": "mit, cc-by-4.0",
+    }  # fmt: skip
+    assert pretrained_of({"pretrained": None}) is None
 
 
 def test_default_entry_ids_are_safe():

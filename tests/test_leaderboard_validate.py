@@ -106,6 +106,22 @@ def test_schema_lists_every_reason(lb: Path) -> None:
         assert part in msg, part
 
 
+def test_pretrained_license_and_url_are_optional(lb: Path) -> None:
+    e = lb / "entries" / ENTRY
+    old = {"id": "facebook/wav2vec2-base", "revision": "0123abc"}  # before license/url existed
+    edit_yaml(e, lambda d: d.update(pretrained=old))
+    assert validate_entry(e, cfg(lb)).ok
+    full = {**old, "license": "apache-2.0", "url": "https://huggingface.co/facebook/wav2vec2-base"}
+    edit_yaml(e, lambda d: d.update(pretrained=full))
+    c = validate_entry(e, cfg(lb))
+    assert c.ok, c.errors
+    assert c.entry.pretrained.license == "apache-2.0"
+    edit_yaml(e, lambda d: d.update(pretrained={**full, "licence": "mit"}))
+    assert "pretrained.licence: Extra inputs" in errors(lb)
+    edit_yaml(e, lambda d: d.update(pretrained={**full, "license": "x" * 101}))
+    assert "pretrained.license" in errors(lb)
+
+
 @pytest.mark.parametrize("bad_id", ["../evil", "Evil", "a..b", "x/y", ".hidden", "a" * 65])
 def test_unsafe_entry_id(lb: Path, bad_id: str) -> None:
     edit_yaml(lb / "entries" / ENTRY, lambda d: d.update(entry_id=bad_id))

@@ -16,6 +16,7 @@ from ..contract import MAIN_TRACK, track_order, track_selection
 from ..errors import RcbError
 from ..evaluation.breakdown import cluster_ids
 from ..evaluation.core import group, operating_points
+from .conditions import condition_eers, track_conditions
 from .integrity import mark_copies
 from .ranking import TrackRank, tied_ranks
 from .registry import KINDS
@@ -102,7 +103,9 @@ def _r_test(t: dict | None) -> dict | None:
     return {**t, "eer_diff": _r(t["eer_diff"]), "ci": ci, "p_value": _r(t["p_value"])}
 
 
-def _entry_data(c: Checked, ranks: dict[str, dict[str, TrackRank]], tracks: list[str], kind: str) -> dict:
+def _entry_data(
+    c: Checked, ranks: dict[str, dict[str, TrackRank]], tracks: list[str], kind: str, conditions: dict[str, dict]
+) -> dict:
     e = c.entry
     per_track = {}
     for t in tracks:
@@ -117,7 +120,9 @@ def _entry_data(c: Checked, ranks: dict[str, dict[str, TrackRank]], tracks: list
         per_track[t]["flag"] = c.flags.get(t)
         r = ranks[t].get(e.entry_id)
         rj = r.to_json() if r else {"rank": None, "tied_with": [], "tie_test": None}
-        per_track[t].update(rank=rj["rank"], tied_with=rj["tied_with"], tie_test=_r_test(rj["tie_test"]))
+        per_track[t].update(rank=rj["rank"], tied_with=rj["tied_with"], tie_test=_r_test(rj["tie_test"]),
+                            tied=bool(rj["tied_with"]))  # the page reads `tied`
+        per_track[t]["conditions"] = conditions[t]
     rep = c.reproduced
     main = per_track.get(MAIN_TRACK, {})
     return {
@@ -157,8 +162,12 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
         ranked = sorted(mine, key=lambda c: track_key(c, MAIN_TRACK))
         tracks = track_order({t for c in mine for t in c.tracks})
         ranks = {t: track_ranks(mine, t, board, (row.name, row.version), cfg) for t in tracks}
+        # The page's drill-down: per-condition EERs, the conditions found once per track.
+        proto = board.protocols.get((row.name, row.version))
+        conds = {t: track_conditions(proto, t) for t in tracks}
         for c in ranked:
-            entries.append(_entry_data(c, ranks, tracks, row.kind))
+            per_cond = {t: condition_eers(conds[t], *c.scores[t]) for t in c.tracks}
+            entries.append(_entry_data(c, ranks, tracks, row.kind, per_cond))
         det = {}
         for t in tracks:
             top = sorted(
@@ -175,6 +184,7 @@ def leaderboard_data(checks: list[Checked], cfg: LeaderboardConfig, board: Board
                 "kind": row.kind,
                 "title": row.title,
                 "tracks": tracks,
+                "registered_tracks": list(row.tracks),
                 "n_entries": len(mine),
                 "det": det,
             }

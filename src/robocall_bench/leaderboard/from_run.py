@@ -99,22 +99,55 @@ def train_rate(summary: dict[str, Any]) -> tuple[float | None, str | None]:
     return float(f"{rate:.3g}"), f"training: {rate:.3g} {unit} ({', '.join(parts)})"
 
 
-def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
-    """``{id, revision}`` of a hub backbone the model started from (None when trained from scratch).
+# A Hugging Face model id (org/name): the weights have a page at huggingface.co/<id>.
+HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
-    The revision is the model config's ``revision`` or the commit of the locally cached snapshot.
+
+def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
+    """``{id, revision}`` of a hub backbone the model started from (None when trained from scratch),
+    with ``license`` when its model card states one and ``url`` for a hub id.
+
+    The revision is the model config's ``revision`` or the commit of the locally cached snapshot;
+    the card is that snapshot's README.md (or the README.md of a local ``pretrained`` directory).
     """
     pid = model_cfg.get("pretrained")
     if not pid:
         return None
+    hub = (
+        Path(
+            os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub"
+        ).expanduser()
+        / f"models--{str(pid).replace('/', '--')}"
+    )
     rev = model_cfg.get("revision")
     if not rev:
-        hub = Path(
-            os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub"
-        )
-        ref = hub.expanduser() / f"models--{str(pid).replace('/', '--')}" / "refs" / "main"
+        ref = hub / "refs" / "main"
         rev = ref.read_text().strip() if ref.is_file() else "unknown"
-    return {"id": str(pid), "revision": str(rev)}
+    out = {"id": str(pid), "revision": str(rev)}
+    local = Path(str(pid)).expanduser()
+    lic = card_license((local if local.is_dir() else hub / "snapshots" / str(rev)) / "README.md")
+    if lic:
+        out["license"] = lic
+    if not local.exists() and HUB_ID_RE.match(str(pid)):
+        out["url"] = f"https://huggingface.co/{pid}"
+    return out
+
+
+def card_license(readme: Path) -> str | None:
+    """The ``license`` of a model card's YAML front matter (a list joined by ", "), else None."""
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    m = re.match(r"---\r?\n(.*?)\r?\n---", text, re.S)
+    try:
+        meta = yaml.safe_load(m.group(1)) if m else None
+    except yaml.YAMLError:
+        return None
+    lic = meta.get("license") if isinstance(meta, dict) else None
+    if isinstance(lic, list):
+        lic = ", ".join(map(str, lic))
+    return str(lic)[:100] if lic else None  # the entry schema's limit
 
 
 def _check_protocol(corpus: Path, root: Path, scored_on: str | None, register: bool) -> None:

@@ -93,7 +93,7 @@ def render_readme(data: dict) -> str:
         "by the leaderboard: MACs/s = multiply-accumulates per second of audio, CPU RTF = compute "
         "seconds per second of audio, train/s = training samples per second (setups under *How costs "
         "were measured*). See [CONTRIBUTING.md](../CONTRIBUTING.md) to submit an entry; open "
-        "`site/index.html` for the sortable page with DET curves.",
+        "`site/index.html` for the sortable page with DET curves, Pareto plots and per-condition EERs.",
         "",
     ]
     if not data["corpora"]:

@@ -31,6 +31,8 @@ class Code(_Strict):
 class Pretrained(_Strict):
     id: str = Field(min_length=1, max_length=200, description="e.g. a Hugging Face model id")
     revision: str = Field(min_length=1, max_length=100, description="commit/tag pinning the weights")
+    license: str | None = Field(None, max_length=100, description="license of the weights, e.g. apache-2.0")
+    url: str | None = Field(None, max_length=300, description="where the weights are published")
 
 
 class Corpus(_Strict):
