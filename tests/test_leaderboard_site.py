@@ -20,7 +20,7 @@ from robocall_bench.leaderboard.build import build
 from robocall_bench.leaderboard.registry import register_protocol
 from robocall_bench.leaderboard.site import render_site
 from robocall_bench.leaderboard.validate import LeaderboardConfig
-from test_eval_fixtures import make_corpus, make_leaderboard, write_scores
+from test_eval_fixtures import make_corpus, make_leaderboard
 
 DRIVER = r"""
 const { chromium } = require("playwright-core");
@@ -140,23 +140,15 @@ def _edit(entry: Path, **changes) -> None:
 
 
 def _official_corpus(base: Path, lb: Path) -> None:
-    """A second, official corpus (registered without a campaign track) with one entry on eval only."""
+    """A second, official corpus (registered without a campaign track) with no entries yet: as the
+    release is before its baselines (an entry on it would have to score every registered track)."""
     corpus = make_corpus(base / "official", seed=3, version="0.2.0")
     register_protocol(corpus, lb, kind="official", title="Second corpus")
-    d = lb / "entries" / "random-official"
-    (d / "scores").mkdir(parents=True)
-    write_scores(d / "scores" / "eval.tsv", corpus, track="eval", seed=3)
-    proto_sha = json.loads((corpus / "manifest.json").read_text())["protocol_sha256"]
-    entry = {
-        "schema_version": 1, "entry_id": "random-official", "model": "random scores", "training_data": "none",
-        "params": 5, "corpus": {"name": "robocall-bench", "version": "0.2.0", "protocol_sha256": proto_sha},
-    }  # fmt: skip
-    (d / "entry.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory) -> tuple[Path, dict]:
-    """A built leaderboard: an official corpus (one entry on eval) and the example corpus with a
+    """A built leaderboard: an official corpus (no entries yet) and the example corpus with a
     campaign track (two entries, one with hostile text, one with pretrained weights); its data."""
     base = tmp_path_factory.mktemp("site")
     _, lb = make_leaderboard(base, seed=1, campaign=True)
@@ -227,7 +219,7 @@ def test_page_in_headless_chromium(board, tmp_path: Path) -> None:
     assert shot.stat().st_size > 20_000
 
     # corpus chooser: the official corpus first and alone; then the example one
-    assert out["options"] == ["robocall-bench 0.2.0 (1 entry)", "robocall-bench 0.1.0 (2 entries)"]
+    assert out["options"] == ["robocall-bench 0.2.0 (0 entries)", "robocall-bench 0.1.0 (2 entries)"]
     assert out["corpus0"] == ["robocall-bench 0.2.0"] and out["corpus1"] == ["robocall-bench 0.1.0"]
     assert out["tabs0"] == ["eval", "unseen-systems", "unseen-channel"]  # registered, entries or not
     assert "No entries on this track yet." in out["emptyTrack"]

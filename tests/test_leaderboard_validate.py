@@ -247,3 +247,32 @@ def test_cli_fail_lists_reasons(lb: Path, capsys) -> None:
     assert "FAIL" in err and "2 problem(s)" in err and "params" in err
     assert main(["leaderboard", "validate", f"root={lb}"]) == 2
     assert main(["leaderboard", "frobnicate"]) == 2
+
+
+def test_official_release_entry_lists_every_reason(lb: Path, tmp_path: Path) -> None:
+    """On an official corpus an entry must score every registered track; a wrong protocol hash and
+    a score file holding another track's rows are reported in the same refusal."""
+    import json
+
+    from test_eval_fixtures import make_corpus, write_scores
+
+    corpus = make_corpus(tmp_path / "release", seed=5, version="2.0.0")
+    register_protocol(corpus, lb, kind="official", title="release")
+    d = lb / "entries" / "partial"
+    (d / "scores").mkdir(parents=True)
+    write_scores(d / "scores" / "eval.tsv", corpus, track="eval")
+    write_scores(d / "scores" / "unseen-systems.tsv", corpus, track="unseen-channel")  # wrong rows
+    sha = json.loads((corpus / "manifest.json").read_text())["protocol_sha256"]
+    entry = {"schema_version": 1, "entry_id": "partial", "model": "m", "training_data": "train split", "params": 1,
+             "corpus": {"name": "robocall-bench", "version": "2.0.0", "protocol_sha256": "0" * 64}}  # fmt: skip
+    (d / "entry.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
+    msg = errors(lb, "partial")
+    assert "scores/unseen-channel.tsv is missing" in msg and "every registered track" in msg
+    assert f"does not match the leaderboard's protocol {sha[:12]}" in msg
+    assert "scores/unseen-systems.tsv" in msg and "scores/eval.tsv is missing" not in msg
+    entry["corpus"]["protocol_sha256"] = sha
+    (d / "entry.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
+    for t in ("unseen-systems", "unseen-channel"):
+        write_scores(d / "scores" / f"{t}.tsv", corpus, track=t)
+    ok = validate_entry(d, cfg(lb))
+    assert ok.ok, ok.errors

@@ -248,7 +248,13 @@ def validate_entry(
             f"{proto.sha256[:12]} for {corpus.name} {corpus.version}"
         )
     tracks = {p.stem: p for p in score_files}
-    if MAIN_TRACK not in tracks:
+    if row.kind == "official":  # an official release compares entries on every one of its tracks
+        for t in [t for t in row.tracks if t not in tracks]:
+            c.errors.append(
+                f"scores/{t}.tsv is missing: an entry on the official {corpus.name} {corpus.version} scores "
+                f"every registered track ({', '.join(row.tracks)})"
+            )
+    elif MAIN_TRACK not in tracks:
         c.errors.append(f"scores/{MAIN_TRACK}.tsv is missing: the main track is required")
     for t in [t for t in tracks if track_selection(t)[1] not in row.tracks]:
         c.errors.append(
