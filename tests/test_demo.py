@@ -140,3 +140,38 @@ def test_demo_offline_fresh_clone_stops_with_every_fix(tmp_path, monkeypatch):
                 "mirror=URL", "RCB_MIRROR"):  # fmt: skip
         assert fix in msg
     assert not (tmp_path / "corpora").exists() and not (tmp_path / "data").exists()
+
+
+def test_baselines_swap_entries_in_only_when_all_are_valid(demo, tmp_path, monkeypatch):
+    """`rcb baselines`: a failed or interrupted regeneration leaves the committed entries untouched;
+    a finished one replaces exactly its entry ids and rebuilds the leaderboard."""
+    from robocall_bench import baselines
+    from robocall_bench.leaderboard.registry import register_protocol
+
+    corpus = demo / "data" / "tiny-seed0"
+    lb = tmp_path / "lb"
+    register_protocol(corpus, lb, kind="official", title="tiny release")
+    old = lb / "entries" / "lfcc-gmm"
+    old.mkdir(parents=True)
+    (old / "entry.yaml").write_text("the committed entry\n")
+    args = ["baselines", f"baselines.corpus={corpus}", f"baselines.leaderboard={lb}", f"baselines.out={tmp_path / 'out'}",
+            "baselines.models=[lfcc_gmm]", f"baselines.train_overrides={_q(TINY_STEPS)}"]  # fmt: skip
+    with pytest.raises(ValueError):  # a recipe that cannot train (sklearn refuses 0 components)
+        main([*args, "recipes.lfcc_gmm.overrides=['model.n_components=0']"])
+    assert (old / "entry.yaml").read_text() == "the committed entry\n"
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("robocall_bench.leaderboard.from_run.entry_from_run", interrupted)
+    # killed while staging (Ctrl-C: rcb exits 130): the run is kept, the entry is not touched
+    assert main([*args, "recipes.lfcc_gmm.overrides=['model.n_components=4']"]) == 130
+    assert (old / "entry.yaml").read_text() == "the committed entry\n"
+    monkeypatch.undo()
+    assert main([*args, "recipes.lfcc_gmm.overrides=['model.n_components=4']"]) == 0
+    assert "lfcc_gmm_release" in (old / "entry.yaml").read_text()
+    assert not (lb / baselines.STAGING).exists() and sorted(p.name for p in (lb / "entries").iterdir()) == ["lfcc-gmm"]
+    data = json.loads((lb / "leaderboard.json").read_text())
+    assert [e["entry_id"] for e in data["entries"]] == ["lfcc-gmm"]
+    registered = set(data["corpora"][0]["registered_tracks"])
+    assert "eval" in registered and set(data["entries"][0]["tracks"]) >= registered  # every track, as official needs

@@ -47,6 +47,10 @@ VERBS: dict[str, tuple[str, str]] = {
         "robocall_bench.demo",
         "the whole benchmark on CPU: mini corpus, three baselines trained and scored, leaderboard table",
     ),
+    "baselines": (
+        "robocall_bench.baselines",
+        "regenerate the official baseline entries: release corpus, every recipe trained and scored, entries swapped in",
+    ),
     "leaderboard": (
         "robocall_bench.leaderboard.cli",
         "leaderboard entries; subverbs: validate entry=DIR, build [check=true], "

@@ -1,0 +1,119 @@
+"""``rcb baselines``: regenerate the official baseline entries of the leaderboard (configs/baselines.yaml).
+
+Stages: build or resume the release corpus (as ``rcb corpus preset=release``), train and score each
+recipe (``rcb train``; finished runs with the same recipe are reused), write each run's entry into
+a staging folder beside ``entries/`` and validate it, then swap the staged entries in and rebuild
+the leaderboard. Nothing under ``entries/`` changes until every requested entry has been written
+and validated, so an interrupted or failed regeneration leaves the committed entries as they were;
+entries of other ids are never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+from .config import compose, load_config, print_help_if_asked
+from .console import make_console
+from .demo import DemoRun, ensure_corpus, recipe_overrides, train_recipe
+from .errors import RcbError
+
+STAGING = ".staging-baselines"
+
+
+def stage_entries(root: Path, runs: list[DemoRun], console: Console) -> Path:
+    """Entries of ``runs`` written and validated under ``<root>/.staging-baselines/entries``; that folder.
+
+    Validation runs against copies of ``root``'s registry and protocols (the corpus must be registered there).
+    """
+    from .leaderboard.cli import settings
+    from .leaderboard.from_run import entry_from_run
+
+    stage = root / STAGING
+    shutil.rmtree(stage, ignore_errors=True)  # a previous interrupted regeneration
+    (stage / "entries").mkdir(parents=True)
+    # the staging folder is a leaderboard of its own with the maintainers' registry and protocols,
+    # so each entry is validated exactly as `rcb leaderboard build` will validate it in place
+    for name in ("registry.yaml", "reproduced.yaml"):
+        if (root / name).is_file():
+            shutil.copyfile(root / name, stage / name)
+    if (root / "protocols").is_dir():
+        shutil.copytree(root / "protocols", stage / "protocols")
+    lb = settings(compose("leaderboard", [f"root={root}"]))
+    for r in runs:
+        with console.status(f"writing and validating entry {r.entry_id}"):
+            edir = entry_from_run(r.run_dir, lb, entry_id=r.entry_id, model=r.title, out=stage / "entries")
+        console.print(f"staged {edir}", highlight=False)
+    return stage / "entries"
+
+
+def swap_in(root: Path, staged: Path, ids: Sequence[str]) -> None:
+    """Replace ``<root>/entries/<id>`` by ``staged/<id>`` for each id (renames only), then drop staging."""
+    entries, old = root / "entries", root / STAGING / "old"
+    old.mkdir(parents=True, exist_ok=True)
+    for i in ids:
+        if not (staged / i / "entry.yaml").is_file():
+            raise RcbError(f"{staged / i} is missing: nothing was replaced; rerun `rcb baselines`")
+    for i in ids:
+        if (entries / i).exists():
+            (entries / i).rename(old / i)
+        (staged / i).rename(entries / i)
+    shutil.rmtree(root / STAGING)
+
+
+def run_baselines(cfg: DictConfig, console: Console | None = None) -> dict[str, float]:
+    """All stages; returns wall seconds per stage (``corpus``, each recipe, ``entries``, ``build``)."""
+    from .leaderboard.build import build
+    from .leaderboard.cli import settings
+
+    console = console or make_console()
+    d, recipes = cfg.baselines, cfg.recipes
+    models = [str(m) for m in d.models]
+    if not models:
+        raise RcbError("baselines.models is empty; e.g. baselines.models=[lfcc_gmm]")
+    for m in models:
+        recipe_overrides(d, recipes, m)  # unknown names fail before any work
+    ids = [str(recipes[m].get("entry_id") or m.replace("_", "-")) for m in models]
+    if len(set(ids)) != len(ids):
+        raise RcbError(f"baselines: two recipes share an entry_id ({', '.join(ids)})")
+    root = Path(str(d.leaderboard)).resolve()
+    if not (root / "registry.yaml").is_file():
+        raise RcbError(f"baselines.leaderboard={root} has no registry.yaml: point it at a leaderboard folder")
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    console.rule("[bold]1. corpus")
+    corpus = ensure_corpus(d, console)
+    times["corpus"] = time.perf_counter() - t0
+    runs = []
+    for i, m in enumerate(models, start=2):
+        console.rule(f"[bold]{i}. {m} (rcb train)")
+        runs.append(train_recipe(d, recipes, m, corpus, console))
+        times[m] = runs[-1].seconds
+    console.rule(f"[bold]{len(models) + 2}. entries")
+    t1 = time.perf_counter()
+    staged = stage_entries(root, runs, console)
+    swap_in(root, staged, ids)
+    times["entries"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    with console.status("building the leaderboard (bootstrap CIs and paired ties for every entry and track)"):
+        build(settings(compose("leaderboard", [f"root={root}"])))
+    times["build"] = time.perf_counter() - t2
+    console.print("replaced " + ", ".join(ids) + f" in {root / 'entries'}; "
+                  + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()), highlight=False)  # fmt: skip
+    return times
+
+
+def main(argv: Sequence[str]) -> int:
+    """``rcb baselines [key=value ...]`` (Hydra overrides of configs/baselines.yaml)."""
+    argv = list(argv)
+    if print_help_if_asked(argv, __doc__, "baselines"):
+        return 0
+    cfg = load_config("baselines", argv)
+    OmegaConf.resolve(cfg)
+    run_baselines(cfg)
+    return 0
