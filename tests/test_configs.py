@@ -31,6 +31,7 @@ ELSEWHERE = {
 ROOT_KEYS = {
     "campaign": ["input", "out", "clusters", "split", "track", "min_seconds", "min_z", "top"],
     "corpus": ["seed", "out", "corpora_root", "num_workers", "tts", "channel", "plan", "protocol"],
+    "baselines": ["baselines", "recipes"],
     "demo": ["demo", "recipes"],
     "eval": ["scores", "protocol", "out", "split", "breakdown", "bootstrap", "cost"],
     "eval_compare": ["scores", "protocol", "split", "track", "n_boot", "seed", "alpha", "within", "cost", "out"],

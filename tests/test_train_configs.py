@@ -108,3 +108,14 @@ def test_train_config_defaults(tmp_path):
     cfg = compose("train", [f"corpus={tmp_path}"])
     assert cfg.get("model") is None and cfg.resume == "auto" and cfg.trainer.deterministic is True
     assert Path(config_dir() / "train.yaml").read_text().count("_self_") == 1
+
+
+def test_baselines_recipes_are_pinned_release_experiments():
+    """`rcb baselines`: every recipe is a file under configs/experiment/ trained on the release, one entry id each."""
+    cfg = compose("baselines", [])
+    names = set(_names("experiment"))
+    ids = [str(r.entry_id) for r in cfg.recipes.values()]
+    assert len(set(ids)) == len(ids) and set(cfg.baselines.models) <= set(cfg.recipes)
+    for r in cfg.recipes.values():
+        assert r.experiment in names and r.experiment.endswith("_release"), r.experiment
+    assert cfg.baselines.preset == "release" and (config_dir() / "preset" / "release.yaml").is_file()
