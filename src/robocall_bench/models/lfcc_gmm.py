@@ -7,6 +7,14 @@ score is the mean over its frames of log p(x | robocall) - log p(x | human).
     scores = model.score_batch(wave, lengths)             # (B,) numpy
     model.save("gmm.npz"); model = LFCCGMM.load("gmm.npz")
 
+Reproducible across machines: another CPU (MKL/OpenBLAS SIMD kernels) or thread count changes float
+rounding, and sklearn's k-means start (argmin decisions over ~100 Lloyd iterations) turned such
+differences of the features into another local optimum (demo recipe: eval EER 15.32% vs 15.77%, from
+float32 LFCCs of MKL's default vs compatible code path). So the LFCCs are float64 and EM starts from
+seeded frames (chosen by index, not value): the fit is a continuous function of the frames and moves
+by rounding when they do (tests/test_gmm_determinism.py). Only EM's stop test (lower-bound change
+< 1e-3) still compares values; rounding flips it only when a change lies within rounding of 1e-3.
+
 It is a :class:`~.base.Detector` (``forward`` gives logits ``[0, llr]``, so ``score_from_logits``
 returns the LLR) but has no parameters: train it with :meth:`fit`, persist it with :meth:`save` /
 :meth:`load` (an ``.npz`` of the mixture parameters: no pickle), not with ``state_dict``.
@@ -27,6 +35,31 @@ from .base import CLASSES, Detector
 from .frontends import LFCC
 
 _FIELDS = ("weights_", "means_", "covariances_")
+
+
+def fit_diag_gmm(
+    x: np.ndarray, n_components: int, max_iter: int, reg_covar: float, seed: int | tuple[int, ...]
+) -> GaussianMixture:
+    """EM fit of a diagonal GMM to frames ``x`` (N, D) float64 from a smooth, seeded start.
+
+    Start: ``n_components`` frames drawn by index with ``np.random.default_rng(seed)`` as means, the
+    frames' variance (+ reg_covar) for every component, equal weights. Every later step (E and M) is
+    a continuous function of ``x``, so rounding differences (BLAS kernels, threads, libm) stay rounding
+    differences; k-means (sklearn's default) is not: one flipped assignment changes the optimum.
+    """
+    rng = np.random.default_rng(seed)
+    means = x[rng.choice(len(x), n_components, replace=False)]
+    var = np.broadcast_to(x.var(axis=0) + reg_covar, means.shape)
+    gmm = GaussianMixture(
+        n_components=n_components,
+        covariance_type="diag",
+        max_iter=max_iter,
+        reg_covar=reg_covar,
+        weights_init=np.full(n_components, 1.0 / n_components),
+        means_init=means,
+        precisions_init=1.0 / var,
+    )
+    return gmm.fit(x)
 
 
 class LFCCGMM(Detector):
@@ -50,7 +83,8 @@ class LFCCGMM(Detector):
             "reg_covar": reg_covar,
             "random_state": random_state,
         }
-        self.frontend = LFCC(**self.kwargs["lfcc"])
+        # float64: float32 LFCCs differ by ~1e-6 (about 10 ulps) between MKL's CPU code paths
+        self.frontend = LFCC(**self.kwargs["lfcc"]).double()
         self.gmms: dict[str, GaussianMixture] | None = None
 
     # ------------------------------------------------------------------------------- features
@@ -58,9 +92,9 @@ class LFCCGMM(Detector):
     @torch.no_grad()
     def _frames(self, wave: torch.Tensor, lengths: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Valid LFCC frames of a batch: (sum F_b, 60) float64 and the per-item counts (B,)."""
-        dev = self.frontend.lfcc.filter_mat.device  # wherever .to() put the front-end's buffers
-        feats, n = self.frontend(wave.to(dev, torch.float32), lengths.to(dev))  # (B, 60, F)
-        mask = torch.arange(feats.shape[-1], device=dev)[None, :] < n[:, None]
+        buf = self.frontend.lfcc.filter_mat  # wherever .to() put the front-end's buffers, in their dtype
+        feats, n = self.frontend(wave.to(buf.device, buf.dtype), lengths.to(buf.device))  # (B, 60, F)
+        mask = torch.arange(feats.shape[-1], device=buf.device)[None, :] < n[:, None]
         return feats.transpose(1, 2)[mask].double().cpu().numpy(), n.cpu().numpy()
 
     def features(self, wave: np.ndarray) -> np.ndarray:
@@ -84,14 +118,13 @@ class LFCCGMM(Detector):
             cap = self.kwargs["max_frames_per_class"]
             if len(x) > cap:  # seeded subsample keeps fitting time bounded on large corpora
                 x = x[np.sort(rng.choice(len(x), cap, replace=False))]
-            gmm = GaussianMixture(
+            gmms[name] = fit_diag_gmm(
+                x,
                 n_components=min(self.kwargs["n_components"], len(x)),
-                covariance_type="diag",
                 max_iter=self.kwargs["max_iter"],
                 reg_covar=self.kwargs["reg_covar"],
-                random_state=self.kwargs["random_state"],
+                seed=(self.kwargs["random_state"], label),
             )
-            gmms[name] = gmm.fit(x)
         self.gmms = gmms
         return self
 
