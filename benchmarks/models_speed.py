@@ -23,13 +23,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robocall_bench.inference.scoring import is_torch_model
 from robocall_bench.models import Detector, build_model, count_parameters
-from robocall_bench.models.lfcc_gmm import LFCCGMM
 from robocall_bench.models.profile import macs_per_second, time_rtf
 
 SR = 16000
 REFERENCE = "lfcc_lcnn"
-DEFAULT = ["lfcc_gmm", "lfcc_lcnn", "rawnet2", "aasist", "aasist_l", "wav2vec2", "wav2vec2_aasist"]
+DEFAULT = [
+    "lfcc_gmm",
+    "lfcc_lcnn",
+    "rawnet2",
+    "aasist",
+    "aasist_l",
+    "wav2vec2",
+    "wav2vec2_aasist",
+    "resemblyzer",
+]
 XLSR_300M = {  # facebook/wav2vec2-xls-r-300m architecture
     "hidden_size": 1024,
     "num_hidden_layers": 24,
@@ -52,7 +61,7 @@ def build(name: str) -> Detector:
 
         return Wav2Vec2AASIST(config=XLSR_300M)
     model = build_model(name)
-    if isinstance(model, LFCCGMM):  # needs fitted mixtures to score: fit on 40 s of synthetic audio
+    if not is_torch_model(model):  # fitted models (GMMs, heads) need a fit to score: 40 s of synthetic audio
         rng = np.random.default_rng(0)
         waves = [(0.1 * rng.standard_normal(2 * SR)).astype(np.float32) for _ in range(20)]
         waves = [np.cumsum(w) / 50 if i % 2 else w for i, w in enumerate(waves)]  # two "classes"

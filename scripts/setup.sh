@@ -14,3 +14,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q "${missing[@]}"
 fi
 python -m pip install -q -e ".[tts,slurm,dev,torch,train]"
+# The Resemblyzer front-end (models/ge2e.py) uses only the GE2E weights inside the resemblyzer wheel (17 MB,
+# Apache-2.0), not its code: --no-deps skips librosa + numba and webrtcvad (a C build from source whose
+# module imports the removed pkg_resources). An extra cannot say --no-deps, hence this line.
+python -m pip install -q --no-deps "resemblyzer==0.1.4"

@@ -1,4 +1,4 @@
-"""The fit path for models not trained by SGD (lfcc_gmm): same run directory, same checkpoint files."""
+"""The fit path for models not trained by SGD (lfcc_gmm, resemblyzer): same run directory, same checkpoint files."""
 
 from __future__ import annotations
 
@@ -71,5 +71,9 @@ def fit_fitted_model(
     rate = {"samples": len(waves), "read_seconds": round(t1 - t0, 3), "step_seconds": round(t2 - t1, 3),
             "samples_per_s": round(len(waves) / max(t2 - t1, 1e-9), 3), "device": "cpu", "world_size": 1,
             "threads": torch.get_num_threads(), "train_crop_s": crop_s}  # fmt: skip
-    return {"best_dev_eer": eer, "best_step": 0, "steps": 0, "history": [{"step": 0, "dev_eer": eer}],
-            "throughput": rate}  # fmt: skip
+    out = {"best_dev_eer": eer, "best_step": 0, "steps": 0, "history": [{"step": 0, "dev_eer": eer}],
+           "throughput": rate}  # fmt: skip
+    info = getattr(model, "fit_info", None)  # a model's own breakdown of the fit (e.g. feature extraction)
+    if isinstance(info, dict) and info:
+        out["fit_info"] = dict(info)
+    return out
