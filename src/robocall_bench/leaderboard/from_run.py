@@ -100,13 +100,25 @@ def train_rate(summary: dict[str, Any]) -> tuple[float | None, str | None]:
 
 
 def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
-    """``{id, revision}`` of a hub backbone the model started from (None when trained from scratch).
+    """``{id, revision}`` of the weights the model started from (None when trained from scratch).
 
-    The revision is the model config's ``revision`` or the commit of the locally cached snapshot.
+    A hub backbone: its id, and the model config's ``revision`` or the commit of the locally cached
+    snapshot. A weights file (AASIST's ``pretrained=PATH``): the published file it is (repository,
+    path and commit) when its sha256 is one of the published ones, else its name and sha256.
     """
     pid = model_cfg.get("pretrained")
     if not pid:
         return None
+    if Path(str(pid)).expanduser().is_file():
+        from ..contract import sha256_file
+        from ..models.aasist_weights import PUBLISHED_SHA256, REFERENCE
+
+        f = Path(str(pid)).expanduser()
+        sha = sha256_file(f)
+        repo, commit = REFERENCE.split("@")
+        if sha in PUBLISHED_SHA256:
+            return {"id": f"{repo}/models/weights/{PUBLISHED_SHA256[sha]}"[:200], "revision": commit}
+        return {"id": f.name[:200], "revision": f"sha256:{sha}"}
     rev = model_cfg.get("revision")
     if not rev:
         hub = Path(
