@@ -15,6 +15,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+# The published AASIST / AASIST-L weights (clovaai/aasist models/weights/), next to the checkout.
+SHARED_AASIST = Path(__file__).resolve().parents[2] / "shared" / "models" / "aasist-asvspoof2019la"
 
 ROBOCALLS = [
     (
@@ -116,4 +118,16 @@ def shared_corpora() -> Path:
     root = Path(os.environ.get("RCB_CORPORA", SHARED))
     if not (root / "librispeech-sample").is_dir():
         pytest.skip("real corpora not available (set RCB_CORPORA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def aasist_weights() -> Path:
+    """Folder with the published AASIST.pth and AASIST-L.pth (skips when absent; RCB_AASIST_WEIGHTS=DIR)."""
+    root = Path(os.environ.get("RCB_AASIST_WEIGHTS", SHARED_AASIST))
+    if not all((root / f).is_file() for f in ("AASIST.pth", "AASIST-L.pth")):
+        pytest.skip(
+            f"published AASIST weights not found in {root} (AASIST.pth, AASIST-L.pth of clovaai/aasist "
+            "models/weights/; set RCB_AASIST_WEIGHTS=DIR)"
+        )
     return root

@@ -78,21 +78,30 @@ def __getattr__(name: str) -> Any:  # PEP 562: ``from .checkpoint import AtomicC
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load a robocall-bench checkpoint on CPU; RcbError when missing, corrupt or not ours."""
     p = Path(path).expanduser()
+    return check_checkpoint(load_torch_file(p), p)
+
+
+def load_torch_file(p: Path) -> Any:
+    """``torch.load(p, weights_only=True)`` on CPU; RcbError when missing or unreadable."""
     if not p.is_file():
         raise RcbError(
             f"checkpoint {p} not found; pass ckpt=RUN_DIR (from `rcb train`) or a .ckpt file inside its checkpoints/"
         )
     try:
         # weights_only: a checkpoint from elsewhere cannot run code when it is loaded
-        ck = torch.load(p, map_location="cpu", weights_only=True)
+        return torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for truncated or foreign files
         raise RcbError(
             f"{p}: not a readable checkpoint ({type(e).__name__}: {e}); was the copy complete?"
         ) from e
+
+
+def check_checkpoint(ck: Any, p: Path) -> dict[str, Any]:
+    """``ck`` (loaded from ``p``) if it is a robocall-bench checkpoint with an allowed model config."""
     if not isinstance(ck, dict) or "rcb" not in ck:
         raise RcbError(
             f"{p}: not a robocall-bench checkpoint (no 'rcb' metadata); only checkpoints written by "
-            "`rcb train` can be scored"
+            "`rcb train` can be scored, and the published AASIST / AASIST-L weights (AASIST.pth, AASIST-L.pth)"
         )
     from ..models import check_model_config
 

@@ -76,6 +76,16 @@ def first_seconds(x: np.ndarray, sr: int, seconds: float | None) -> np.ndarray:
     return x[: max(1, round(float(seconds) * sr))]
 
 
+def first_samples_tiled(x: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` samples of ``x`` (T,); shorter (non-empty) input is tiled (repeated) up to ``n``.
+
+    The evaluation input of the published AASIST weights (the authors' ``data_utils.pad``).
+    """
+    if x.size >= n or x.size == 0:
+        return x[:n]
+    return np.tile(x, -(-n // x.size))[:n]
+
+
 def crop(
     x: np.ndarray, sr: int, seconds: float | None, rng: np.random.Generator, pad: str = "zero"
 ) -> np.ndarray:

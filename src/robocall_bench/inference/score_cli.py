@@ -1,5 +1,10 @@
 """``rcb score ckpt=RUN_DIR input=FILE|FOLDER|protocol.tsv out=scores.tsv [window=SECONDS] [...]``.
 
+``ckpt`` is a run directory of ``rcb train``, a checkpoint inside it, or a published AASIST /
+AASIST-L state dict (``AASIST.pth``, ``AASIST-L.pth`` of clovaai/aasist, trained on ASVspoof 2019
+LA), scored zero-shot as its authors evaluate it: first 64,600 samples at 16 kHz, tiled when
+shorter, no level normalisation.
+
 Score file: a header ``utt_id<TAB>score``, then one ``<id><TAB><score>`` line per readable input
 (ids: file name, path relative to the folder, or the protocol's utt_id; inputs whose id holds a TAB
 or line break are refused before scoring), score = repr of a float, higher = more likely robocall.
@@ -84,6 +89,13 @@ def score(
             f"({(scorer.meta.get('corpus') or {}).get('path')}). A model trained on narrowband calls is out of "
             "its domain on wideband audio and vice versa: score a corpus at the training rate, or pass "
             "allow_rate_mismatch=true to score anyway (inputs are resampled to 16 kHz)."
+        )
+    if scorer.meta.get("published"):
+        console.print(
+            f"published weights ({scorer.meta['model']['name']}, sha256 "
+            f"{scorer.meta['published']['sha256'][:12]}): each input scored as its first "
+            f"{scorer.fixed_samples:,} samples at 16 kHz (tiled when shorter), not level-normalised",
+            highlight=False,
         )
     cols = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*cols, console=console, transient=True) as progress:

@@ -2,6 +2,11 @@
 
 Files longer than ``LongAudio.max_s`` (60 s by default) are scored in windows with a fixed memory
 bound; see longaudio.py for how window scores become the file score.
+
+A published AASIST / AASIST-L state dict (``AASIST.pth``, ``AASIST-L.pth`` of clovaai/aasist) is
+scored as its authors evaluate it (zero-shot): the architecture is the configs/model/ AASIST whose
+sizes fit the file, the input the first 64,600 samples at 16 kHz (tiled when shorter), not
+level-normalised (see models/aasist_weights.py).
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
 from ..errors import RcbError
-from .checkpoint import check_same_model, model_name, read_checkpoint
+from .checkpoint import check_checkpoint, check_same_model, load_torch_file, model_name
 from .evaldata import EvalDataset, collate_eval, pad_batch
 from .longaudio import LongAudio, LongFile, score_long
-from .preprocess import Preprocess
+from .preprocess import Preprocess, first_samples_tiled
 
 # Descriptive model-config keys that are not constructor arguments.
 META_KEYS = ("name", "description")
@@ -31,6 +36,8 @@ META_KEYS = ("name", "description")
 MAX_BATCH_SECONDS = 320.0
 # Suffix of the embedded file of a fitted model (it names a temp file: no path parts).
 _SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.")
+# A fixed-length scorer reads this many seconds beyond its input length (resampler context at the cut).
+FIXED_READ_MARGIN_S = 1.0
 
 
 def build_model(model_cfg: dict[str, Any], where: str = "model config", trusted: bool = False) -> Any:
@@ -79,7 +86,11 @@ def is_torch_model(obj: Any) -> bool:
 
 @dataclass
 class Scorer:
-    """A loaded detector: ``score(waves)`` maps 16 kHz arrays to robocall scores (higher = robocall)."""
+    """A loaded detector: ``score(waves)`` maps 16 kHz arrays to robocall scores (higher = robocall).
+
+    ``fixed_samples``: every input is cut to its first ``fixed_samples`` samples, or tiled up to them
+    when shorter (the published AASIST weights' evaluation input); None: inputs as they are.
+    """
 
     model: Any
     kind: str
@@ -87,6 +98,7 @@ class Scorer:
     meta: dict[str, Any]
     path: Path
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    fixed_samples: int | None = None
 
     @torch.no_grad()
     def score_padded(self, wave: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
@@ -102,6 +114,8 @@ class Scorer:
 
     def score(self, waves: Sequence[np.ndarray], batch_size: int = 16) -> np.ndarray:
         """List of (T_i,) float32 arrays -> (n,) scores, batched by similar length."""
+        if self.fixed_samples:
+            waves = [first_samples_tiled(w, self.fixed_samples) for w in waves]
         out = np.empty(len(waves), dtype=np.float64)
         for idx in length_batches([w.size for w in waves], batch_size, self.pre.sample_rate):
             wave, lengths = pad_batch([waves[i] for i in idx])
@@ -153,9 +167,17 @@ def resolve_checkpoint(path: str | os.PathLike, which: str = "best") -> tuple[Pa
 
 
 def load_scorer(path: str | os.PathLike, device: str = "auto", which: str = "best") -> Scorer:
-    """Rebuild the model of a run directory or checkpoint and load its weights (eval mode)."""
+    """Rebuild the model of a run directory or checkpoint and load its weights (eval mode).
+
+    ``path`` may also be a published AASIST / AASIST-L state dict (see :func:`load_published_scorer`).
+    """
     ckpt_path, run_cfg = resolve_checkpoint(path, which)
-    ck = read_checkpoint(ckpt_path)
+    obj = load_torch_file(ckpt_path)
+    from ..models.aasist_weights import is_published_state
+
+    if run_cfg is None and is_published_state(obj):
+        return load_published_scorer(obj, ckpt_path, device)
+    ck = check_checkpoint(obj, ckpt_path)
     meta = ck["rcb"]
     ck_model = dict(meta.get("model") or {})
     if run_cfg is not None and isinstance(run_cfg.get("model"), dict):
@@ -184,15 +206,48 @@ def load_scorer(path: str | os.PathLike, device: str = "auto", which: str = "bes
     return Scorer(model, kind, pre, meta, ckpt_path, dev)
 
 
+def load_published_scorer(state: dict[str, Any], path: Path, device: str = "auto") -> Scorer:
+    """A scorer of published AASIST / AASIST-L weights, as the authors evaluate them (zero-shot).
+
+    The model config is the configs/model/ AASIST whose sizes fit the weights; inputs are resampled
+    to 16 kHz, not level-normalised, and cut to their first 64,600 samples (tiled when shorter),
+    as the authors' evaluation loader does.
+    """
+    from ..contract import sha256_file
+    from ..models.aasist_weights import PUBLISHED_SAMPLES, REFERENCE, convert_published, published_config
+
+    where = f"published weights {path}"
+    name, cfg = published_config(state, where)
+    model = build_model(cfg, f"configs/model/{name}.yaml")
+    model.load_state_dict(convert_published(state, model, where), strict=True)
+    dev = pick_device(device)
+    model.to(dev).eval()
+    pre = Preprocess(normalize="none")
+    meta = {
+        "model": {"name": name, **cfg},
+        "preprocess": pre.to_dict(),
+        "published": {
+            "path": str(path),
+            "sha256": sha256_file(path),
+            "reference": REFERENCE,
+            "input_samples": PUBLISHED_SAMPLES,
+        },
+    }
+    return Scorer(model, "torch", pre, meta, path, dev, fixed_samples=PUBLISHED_SAMPLES)
+
+
 def without_pretrained(ck_model: dict[str, Any], meta: dict[str, Any], ckpt_path: Path) -> dict[str, Any]:
     """The model config to rebuild a checkpoint's architecture with no ``pretrained`` load.
 
     A checkpoint holds every weight, so the backbone is built from the full config saved beside
     them (``backbone_config``): a checkpoint someone hands us cannot make scoring read a local
-    path or fetch a hub id, and a fine-tuned wav2vec2 scores offline.
+    path or fetch a hub id, and a fine-tuned wav2vec2 scores offline. A model whose ``pretrained``
+    only initialises weights (AASIST from the published weights) is rebuilt with ``pretrained=None``.
     """
     if not ck_model.get("pretrained"):
         return ck_model
+    if _pretrained_sets_weights_only(ck_model):
+        return {**ck_model, "pretrained": None}
     bc = meta.get("backbone_config")
     if not isinstance(bc, dict) or not bc:
         raise RcbError(
@@ -201,6 +256,16 @@ def without_pretrained(ck_model: dict[str, Any], meta: dict[str, Any], ckpt_path
             "with this version of `rcb train` (resume the run for one step), which stores the config."
         )
     return {**ck_model, "pretrained": None, "config": bc}
+
+
+def _pretrained_sets_weights_only(ck_model: dict[str, Any]) -> bool:
+    """True when the (already allowed) detector class of ``ck_model`` says ``pretrained`` is weights only."""
+    from ..models import _locate, allowed_targets
+
+    target = ck_model.get("_target_")
+    if not isinstance(target, str) or target not in allowed_targets()[0]:
+        return False
+    return bool(getattr(_locate(target), "pretrained_sets_weights_only", False))
 
 
 def load_fitted(model: Any, ck: dict[str, Any], ckpt_path: Path) -> Any:
@@ -250,6 +315,10 @@ def score_paths(
     ``LongAudio(max_s=None)`` reads every file whole, as before windows existed (memory grows with it).
     """
     long = LongAudio() if long is None else long
+    if scorer.fixed_samples:  # only the first fixed_samples are scored: read those (+ margin), never window
+        cap = scorer.fixed_samples / scorer.pre.sample_rate + FIXED_READ_MARGIN_S
+        max_s = cap if max_s is None else min(float(max_s), cap)
+        long = LongAudio(max_s=None)
     ds = EvalDataset(list(paths), scorer.pre, window, max_s, long)
     chunk = max(1, batch_size) * 4  # read a few batches, then sort them by length to limit padding
     dl = DataLoader(ds, batch_size=chunk, num_workers=num_workers, collate_fn=collate_eval, shuffle=False)

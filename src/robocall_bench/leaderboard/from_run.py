@@ -104,8 +104,11 @@ HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
-    """``{id, revision}`` of a hub backbone the model started from (None when trained from scratch),
-    with ``license`` when its model card states one and ``url`` for a hub id.
+    """``{id, revision}`` of the weights the model started from (None when trained from scratch),
+    with ``license`` when known and ``url`` for a hub id or a published weights file.
+
+    A weights file (AASIST's ``pretrained=PATH``): the published file it is (repository, path and
+    commit; MIT) when its sha256 is one of the published ones, else its name and sha256.
 
     The revision is the model config's ``revision`` or the commit of the locally cached snapshot;
     the card is that snapshot's README.md (or the README.md of a local ``pretrained`` directory).
@@ -113,6 +116,17 @@ def pretrained_of(model_cfg: dict[str, Any]) -> dict[str, str] | None:
     pid = model_cfg.get("pretrained")
     if not pid:
         return None
+    if Path(str(pid)).expanduser().is_file():
+        from ..contract import sha256_file
+        from ..models.aasist_weights import PUBLISHED_SHA256, REFERENCE
+
+        f = Path(str(pid)).expanduser()
+        sha = sha256_file(f)
+        repo, commit = REFERENCE.split("@")
+        if sha in PUBLISHED_SHA256:
+            return {"id": f"{repo}/models/weights/{PUBLISHED_SHA256[sha]}"[:200], "revision": commit,
+                    "license": "MIT", "url": f"https://github.com/{repo}/tree/{commit}/models/weights"}
+        return {"id": f.name[:200], "revision": f"sha256:{sha}"}
     hub = (
         Path(
             os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub"

@@ -5,6 +5,13 @@ names follow the reference configs (``filts``, ``gat_dims``, ``pool_ratios``, ``
 The building blocks (:class:`ResBlock2d`, :class:`GraphBackend`) are reused by the SSL variant
 (wav2vec2_aasist.py). Padding: every conv input is re-zeroed past each item's valid length, and the
 graph layers carry a node mask (attention, top-k pooling and read-out ignore padded time nodes).
+
+With ``block_preact=False`` (configs/model/aasist*.yaml) the model computes what the reference code
+computes, so the authors' published ASVspoof 2019 LA weights load (``pretrained=PATH``, see
+aasist_weights.py) and give the reference's logits on unpadded inputs (to 1e-4:
+benchmarks/aasist_reference.py). The reference quirks kept for that: each residual block's
+``conv1`` reads the block input (the reference computes BN1 + SELU and discards it), all four HS-GAL
+layers use ``temperatures[2]`` and all four of their pools ``pool_ratios[2]``.
 """
 
 from __future__ import annotations
@@ -20,12 +27,23 @@ from .frontends import SincConv, conv_lengths, length_mask, mask_time, masked_me
 
 
 class ResBlock2d(nn.Module):
-    """Pre-activation residual block on (B, C_in, F, T) -> (B, C_out, F, T // pool)."""
+    """Residual block on (B, C_in, F, T) -> (B, C_out, F, T // pool).
 
-    def __init__(self, c_in: int, c_out: int, first: bool = False, pool: int = 3) -> None:
+    ``preact=True``: pre-activation block, BN1 + SELU -> conv1 -> BN2 + SELU -> conv2 (+ skip).
+    ``preact=False``: as the AASIST / SSL-AASIST reference code runs it, where conv1 reads the block
+    input and the BN1 + SELU output is discarded. BN1 is then kept only so the published weights load
+    (strict): its parameters can get no gradient, so they are frozen (``requires_grad=False``; the
+    optimizer and DDP then ignore them). The first block never has BN1 (the stem's BN + SELU precede it).
+    """
+
+    def __init__(
+        self, c_in: int, c_out: int, first: bool = False, pool: int = 3, preact: bool = True
+    ) -> None:
         super().__init__()
-        # the first block follows the stem's BN + SELU, hence no BN of its own
         self.bn1 = None if first else nn.BatchNorm2d(c_in)
+        self.preact = preact
+        if self.bn1 is not None and not preact:
+            self.bn1.requires_grad_(False)
         self.conv1 = nn.Conv2d(c_in, c_out, (2, 3), padding=(1, 1))
         self.bn2 = nn.BatchNorm2d(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, (2, 3), padding=(0, 1))
@@ -34,7 +52,7 @@ class ResBlock2d(nn.Module):
 
     def forward(self, x: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, C, F, T), zero past n (B,) valid frames -> (out, new n); out zero past new n."""
-        out = x if self.bn1 is None else mask_time(F.selu(self.bn1(x)), n)
+        out = x if self.bn1 is None or not self.preact else mask_time(F.selu(self.bn1(x)), n)
         out = mask_time(F.selu(self.bn2(self.conv1(out))), n)
         out = self.conv2(out) + (x if self.down is None else self.down(x))
         if self.pool > 1:
@@ -147,8 +165,9 @@ class GraphBackend(nn.Module):
 
     GAT-S / GAT-T + graph pooling, then two parallel branches of two HS-GAL layers each (with their
     own stack node), combined by the element-wise max ("max graph operation"), read out as
-    [max|T|, mean T, max|S|, mean S, stack] -> linear. As in the reference, ``pool_ratios[2]`` is used
-    by all four HS-GAL pools and ``pool_ratios[3]`` is unused.
+    [max|T|, mean T, max|S|, mean S, stack] -> linear. As in the reference, ``temperatures[2]`` and
+    ``pool_ratios[2]`` are used by all four HS-GAL layers and their pools; ``temperatures[3]`` and
+    ``pool_ratios[3]`` are unused (every config sets them; they keep the reference's config layout).
     """
 
     def __init__(
@@ -167,9 +186,9 @@ class GraphBackend(nn.Module):
         self.gat_S = GraphAttention(in_dim, g0, temperatures[0])
         self.gat_T = GraphAttention(in_dim, g0, temperatures[1])
         self.hs11 = HeteroGraphAttention(g0, g1, temperatures[2])
-        self.hs12 = HeteroGraphAttention(g1, g1, temperatures[3])
+        self.hs12 = HeteroGraphAttention(g1, g1, temperatures[2])
         self.hs21 = HeteroGraphAttention(g0, g1, temperatures[2])
-        self.hs22 = HeteroGraphAttention(g1, g1, temperatures[3])
+        self.hs22 = HeteroGraphAttention(g1, g1, temperatures[2])
         self.pool_S = GraphPool(pool_ratios[0], g0)
         self.pool_T = GraphPool(pool_ratios[1], g0)
         self.pool_hS1, self.pool_hT1 = GraphPool(pool_ratios[2], g1), GraphPool(pool_ratios[2], g1)
@@ -216,7 +235,19 @@ class AASIST(Detector):
     Sinc filters (``filts[0]`` bands, ``first_conv`` taps) -> |.| -> 3x3 max-pool -> 6 residual
     blocks (each max-pools time by 3) -> spectral nodes (max over time) and temporal nodes (max over
     frequency) -> :class:`GraphBackend`.
+
+    ``block_preact``: see :class:`ResBlock2d`; False (the configs) computes what the reference code
+    does. The default True is the block of this package before the published weights were supported:
+    checkpoints trained then hold configs without the key and rebuild unchanged.
+    ``pretrained``: a published AASIST / AASIST-L state dict (``AASIST.pth``, ``AASIST-L.pth`` of
+    clovaai/aasist) loaded through the key map of aasist_weights.py (weights only, strict), the
+    start of fine-tuning (``rcb train ... model.pretrained=PATH``). Only the initial weights depend
+    on it, never the architecture, so scoring rebuilds a trained checkpoint without reading it.
     """
+
+    # ``pretrained`` only initialises weights: scoring a checkpoint rebuilds with pretrained=None
+    # (inference/scoring.py), as the checkpoint holds every weight.
+    pretrained_sets_weights_only = True
 
     def __init__(
         self,
@@ -226,19 +257,27 @@ class AASIST(Detector):
         pool_ratios: Sequence[float] = (0.5, 0.7, 0.5, 0.5),
         temperatures: Sequence[float] = (2.0, 2.0, 100.0, 100.0),
         freq_aug: bool = False,
+        block_preact: bool = True,
+        pretrained: str | None = None,
     ) -> None:
         super().__init__()
         self.sinc = SincConv(int(filts[0]), first_conv, self.sample_rate, freq_mask=freq_aug)
         self.first_bn = nn.BatchNorm2d(1)
         specs = [filts[1], filts[2], filts[3], filts[4], filts[4], filts[4]]
+        self.block_preact = bool(block_preact)
         self.encoder = nn.ModuleList(
-            ResBlock2d(int(a), int(b), first=i == 0, pool=3) for i, (a, b) in enumerate(specs)
+            ResBlock2d(int(a), int(b), first=i == 0, pool=3, preact=self.block_preact)
+            for i, (a, b) in enumerate(specs)
         )
         # channels-last conv weights + activations: ~1.5x faster 2-D convs / pools on CPU (oneDNN)
         self.encoder.to(memory_format=torch.channels_last)
         self.backend = GraphBackend(int(filts[0]) // 3, int(filts[4][1]), gat_dims, pool_ratios, temperatures)
         # shortest input giving one frame after the sinc conv, the stem pool and six pools by 3
         self.min_samples = self.sinc.kernel_size - 1 + 3**7
+        if pretrained:
+            from .aasist_weights import load_published
+
+            load_published(self, pretrained)
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if wave.shape[-1] < self.min_samples:

@@ -19,6 +19,9 @@ class Detector(nn.Module):
     """
 
     sample_rate: int = SAMPLE_RATE
+    # True when the constructor's ``pretrained`` argument only initialises weights (the architecture
+    # does not depend on it): a trained checkpoint is then rebuilt with ``pretrained=None``.
+    pretrained_sets_weights_only: bool = False
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError

@@ -75,6 +75,11 @@ class LFCCGMM(Detector):
         random_state: int = 0,
     ) -> None:
         super().__init__()
+        if int(n_components) < 1 or int(max_iter) < 1:
+            raise ValueError(
+                f"LFCCGMM: n_components={n_components} and max_iter={max_iter} must be >= 1 "
+                "(set model.n_components=64 / model.max_iter=100, the defaults)"
+            )
         self.kwargs = {
             "n_components": n_components,
             "lfcc": dict(lfcc or {}),
