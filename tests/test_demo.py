@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 from rich.console import Console
 
 from mirror_support import make_mirror
@@ -173,8 +175,46 @@ def test_baselines_swap_entries_in_only_when_all_are_valid(demo, tmp_path, monke
     monkeypatch.undo()
     assert main([*args, "recipes.lfcc_gmm.overrides=['model.n_components=4']"]) == 0
     assert "lfcc_gmm_release" in (old / "entry.yaml").read_text()
+    recipe = yaml.safe_load((old / "entry.yaml").read_text())["reproduce"]["command"]
+    assert recipe == ["{python}", "-m", "robocall_bench.baseline_kinds", "recipe=lfcc_gmm", "corpus={corpus}", "out={out}"]
     assert not (lb / baselines.STAGING).exists() and sorted(p.name for p in (lb / "entries").iterdir()) == ["lfcc-gmm"]
     data = json.loads((lb / "leaderboard.json").read_text())
     assert [e["entry_id"] for e in data["entries"]] == ["lfcc-gmm"]
     registered = set(data["corpora"][0]["registered_tracks"])
     assert "eval" in registered and set(data["entries"][0]["tracks"]) >= registered  # every track, as official needs
+
+
+def test_baselines_fingerprint_and_fusion_entries_reproduce(demo, tmp_path, monkeypatch):
+    """Score-only recipes (fingerprint, fusion) become valid entries with a reproduce command, and
+    that command (run here as the sandbox would) writes the committed scores again, to 1e-6."""
+    from robocall_bench.baseline_kinds import main as rerun
+    from robocall_bench.contract import read_protocol, read_scores, track_selection
+    from robocall_bench.leaderboard.registry import register_protocol
+
+    corpus = demo / "data" / "tiny-seed0"
+    lb = tmp_path / "lb"
+    register_protocol(corpus, lb, kind="official", title="tiny release")
+    fusion = ["recipes.fusion_lcnn_fingerprint.per_call=lfcc_gmm", TINY_GMM]
+    args = ["baselines", f"baselines.corpus={corpus}", f"baselines.leaderboard={lb}",
+            f"baselines.out={tmp_path / 'out'}", "baselines.models=[fingerprint,fusion_lcnn_fingerprint]",
+            f"baselines.train_overrides={_q(TINY_STEPS)}", *fusion]  # fmt: skip
+    assert main(args) == 0
+    proto = read_protocol(corpus)
+    for eid, recipe in (("fingerprint", "fingerprint"), ("fusion-lcnn-fingerprint", "fusion_lcnn_fingerprint")):
+        entry = yaml.safe_load((lb / "entries" / eid / "entry.yaml").read_text())
+        cmd = entry["reproduce"]["command"]
+        assert cmd[:3] == ["{python}", "-m", "robocall_bench.baseline_kinds"] and f"recipe={recipe}" in cmd
+        assert entry["training_data"] and entry["params"] >= 0 and set(entry["reported"]) >= {"eval"}
+        work = tmp_path / f"rerun-{eid}"
+        work.mkdir()
+        monkeypatch.chdir(work)
+        extra = [f"baselines.train_overrides={_q(TINY_STEPS)}", *fusion]
+        assert rerun([f"recipe={recipe}", f"corpus={corpus}", f"out={work / 'out'}", *extra]) == 0
+        for f in sorted((lb / "entries" / eid / "scores").glob("*.tsv")):
+            split, ptrack = track_selection(f.stem)
+            sel = proto.select(split, ptrack)
+            old = read_scores(f, sel, proto, f.stem).scores
+            new = read_scores(work / "out" / f.name, sel, proto, f.stem).scores
+            assert np.max(np.abs(old - new)) <= 1e-6, (eid, f.stem)
+    fused = json.loads((lb / "leaderboard.json").read_text())
+    assert {e["entry_id"] for e in fused["entries"]} == {"fingerprint", "fusion-lcnn-fingerprint"}

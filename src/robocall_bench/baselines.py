@@ -13,26 +13,88 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
+from .baseline_kinds import RecipeScores, kind_of, recipe_scores
 from .config import compose, load_config, print_help_if_asked
 from .console import make_console
-from .demo import DemoRun, ensure_corpus, recipe_overrides, train_recipe
+from .demo import ensure_corpus, recipe_overrides
 from .errors import RcbError
 
 STAGING = ".staging-baselines"
 
 
-def stage_entries(root: Path, runs: list[DemoRun], console: Console) -> Path:
+@dataclass
+class Staged:
+    """One recipe's finished scores, on their way to an entry."""
+
+    name: str
+    kind: str
+    entry_id: str
+    title: str
+    scores: RecipeScores
+    corpus: Path
+    reproduce: dict[str, Any]
+    recipe: DictConfig
+
+
+def entry_fields(r: Staged) -> dict[str, Any]:
+    """entry.yaml fields of a recipe that is not one training run (zero-shot, fingerprint, fusion)."""
+    from .leaderboard.from_run import count_params, measure_speed, pretrained_of
+
+    cmd = f"python -m robocall_bench.baseline_kinds recipe={r.name} corpus=<release corpus> out=<folder>"
+    f: dict[str, Any] = {"model": r.title, "description": str(r.recipe.get("description") or r.title),
+                         "experiment": f"rcb baselines baselines.models=[{r.name}] ({cmd})", "pretrained": None,
+                         "reproduce": r.reproduce}  # fmt: skip
+    if r.kind == "zero_shot":
+        from .inference.scoring import load_scorer
+
+        w = r.scores.meta["weights"]
+        sc = load_scorer(w, "cpu")
+        macs, rtf, how = measure_speed(sc.model)
+        f.update(pretrained=pretrained_of({"pretrained": str(w)}), params=count_params(sc.model), macs=macs,
+                 cpu_rtf=rtf, compute=how,
+                 training_data="ASVspoof 2019 LA train (the published weights); nothing trained or tuned on "
+                 "robocall-bench")  # fmt: skip
+    elif r.kind == "fingerprint":
+        f.update(params=0, macs=None, cpu_rtf=float(f"{r.scores.meta['rtf']:.3g}"),
+                 compute="CPU RTF: wall seconds of fingerprinting + matching per second of call audio over "
+                 "every scored track (one process)",
+                 training_data="none (landmark hashing; its settings were fixed on the mini preset's "
+                 "train/dev, nothing fitted on the release)")  # fmt: skip
+    else:  # fusion
+        from .inference.scoring import load_scorer
+
+        sc = load_scorer(r.scores.run_dir, "cpu", "best")
+        macs, rtf, how = measure_speed(sc.model)
+        fp = float(r.scores.meta["fingerprint_rtf"])
+        f.update(params=count_params(sc.model) + len(r.scores.meta["fusion"]["coef"]) + 1, macs=macs,
+                 cpu_rtf=float(f"{(rtf or 0) + fp:.3g}") if rtf else None,
+                 compute=f"CPU RTF: per-call model ({how}) plus the fingerprint's {fp:.3g}"[:500],
+                 training_data="release train split (the per-call model; its dev picks the checkpoint); "
+                 "fusion weights fitted on the whole release dev split")  # fmt: skip
+    return f
+
+
+def reproduce_of(name: str, timeout_s: int) -> dict[str, Any]:
+    """The entry's re-run recipe: the same recipe, from the corpus alone (baseline_kinds.py)."""
+    return {"command": ["{python}", "-m", "robocall_bench.baseline_kinds", f"recipe={name}", "corpus={corpus}",
+                        "out={out}"], "timeout_s": int(timeout_s)}  # fmt: skip
+
+
+def stage_entries(root: Path, runs: list[Staged], console: Console) -> Path:
     """Entries of ``runs`` written and validated under ``<root>/.staging-baselines/entries``; that folder.
 
     Validation runs against copies of ``root``'s registry and protocols (the corpus must be registered there).
     """
     from .leaderboard.cli import settings
     from .leaderboard.from_run import entry_from_run
+    from .leaderboard.from_scores import entry_from_scores
 
     stage = root / STAGING
     shutil.rmtree(stage, ignore_errors=True)  # a previous interrupted regeneration
@@ -47,7 +109,12 @@ def stage_entries(root: Path, runs: list[DemoRun], console: Console) -> Path:
     lb = settings(compose("leaderboard", [f"root={root}"]))
     for r in runs:
         with console.status(f"writing and validating entry {r.entry_id}"):
-            edir = entry_from_run(r.run_dir, lb, entry_id=r.entry_id, model=r.title, out=stage / "entries")
+            if r.kind == "train":
+                edir = entry_from_run(r.scores.run_dir, lb, entry_id=r.entry_id, model=r.title,
+                                      out=stage / "entries", reproduce=r.reproduce)  # fmt: skip
+            else:
+                fields = entry_fields(r)
+                edir = entry_from_scores(r.scores.scores, r.corpus, lb, r.entry_id, fields, stage / "entries")
         console.print(f"staged {edir}", highlight=False)
     return stage / "entries"
 
@@ -56,6 +123,7 @@ def swap_in(root: Path, staged: Path, ids: Sequence[str]) -> None:
     """Replace ``<root>/entries/<id>`` by ``staged/<id>`` for each id (renames only), then drop staging."""
     entries, old = root / "entries", root / STAGING / "old"
     old.mkdir(parents=True, exist_ok=True)
+    entries.mkdir(exist_ok=True)
     for i in ids:
         if not (staged / i / "entry.yaml").is_file():
             raise RcbError(f"{staged / i} is missing: nothing was replaced; rerun `rcb baselines`")
@@ -77,7 +145,8 @@ def run_baselines(cfg: DictConfig, console: Console | None = None) -> dict[str, 
     if not models:
         raise RcbError("baselines.models is empty; e.g. baselines.models=[lfcc_gmm]")
     for m in models:
-        recipe_overrides(d, recipes, m)  # unknown names fail before any work
+        if m not in recipes or kind_of(recipes, m) == "train":
+            recipe_overrides(d, recipes, m)  # unknown names fail before any work
     ids = [str(recipes[m].get("entry_id") or m.replace("_", "-")) for m in models]
     if len(set(ids)) != len(ids):
         raise RcbError(f"baselines: two recipes share an entry_id ({', '.join(ids)})")
@@ -91,9 +160,15 @@ def run_baselines(cfg: DictConfig, console: Console | None = None) -> dict[str, 
     times["corpus"] = time.perf_counter() - t0
     runs = []
     for i, m in enumerate(models, start=2):
-        console.rule(f"[bold]{i}. {m} (rcb train)")
-        runs.append(train_recipe(d, recipes, m, corpus, console))
-        times[m] = runs[-1].seconds
+        kind = kind_of(recipes, m)
+        console.rule(f"[bold]{i}. {m} ({kind})")
+        out = Path(str(d.out)).resolve() / "scores" / m
+        shutil.rmtree(out, ignore_errors=True)
+        rs = recipe_scores(d, recipes, m, corpus, out, console)
+        r = recipes[m]
+        runs.append(Staged(m, kind, ids[i - 2], str(r.get("title") or m), rs, corpus,
+                           reproduce_of(m, int(r.get("timeout_s", 7200))), r))  # fmt: skip
+        times[m] = rs.seconds
     console.rule(f"[bold]{len(models) + 2}. entries")
     t1 = time.perf_counter()
     staged = stage_entries(root, runs, console)

@@ -217,12 +217,14 @@ def entry_from_run(
     description: str | None = None,
     speed: bool = True,
     register: bool = False,
+    reproduce: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``<out>/<entry_id>/`` (default ``<lb.root>/entries``) from a finished run and validate it.
 
     Installs the corpus protocol under ``<root>/protocols/`` (root = the parent of ``out``) when it is
     not there yet; ``register`` also lists it in that root's registry (kind local: a private
-    leaderboard such as ``rcb demo``'s; the committed registry is the maintainers'). RcbError when the
+    leaderboard such as ``rcb demo``'s; the committed registry is the maintainers'). ``reproduce``: the
+    entry's re-run recipe (``{command: [...], timeout_s}``), when there is one. RcbError when the
     run is unfinished, its corpus changed since, or the corpus is not registered.
     """
     from ..inference.scoring import load_scorer
@@ -282,6 +284,7 @@ def entry_from_run(
     entry["compute"] = "; ".join(x for x in (how, how_train) if x)[:500] or None
     entry["model"] = (model or entry["model"])[:200]
     entry["description"] = (description or entry["description"])[:2000]
+    entry["reproduce"] = reproduce
     atomic_write_text(edir / "entry.yaml", yaml.safe_dump(entry, sort_keys=False, allow_unicode=True))
     check = validate_entry(edir, dataclasses.replace(lb, root=root))
     if not check.ok:
