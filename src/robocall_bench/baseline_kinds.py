@@ -12,9 +12,10 @@ sandbox and compares the files with the committed ones). Recipe kinds (``recipes
   (``$RCB_AASIST_WEIGHTS``), checked against the published sha256.
 - ``fingerprint``: the campaign fingerprint (``rcb campaign``), each track one set of calls, as a
   network sees one pool of calls.
-- ``fusion``: logistic fusion of a ``train`` recipe's scores and the fingerprint's, fitted on the
-  whole dev split (its per-call and campaign pools, each fingerprinted as its own set) and applied
-  unchanged to every eval track; nothing is fitted on eval.
+- ``fusion``: logistic fusion of the scores of one or more ``train`` recipes (``per_call``) and,
+  unless ``fingerprint: false``, the fingerprint's, fitted on the whole dev split (its per-call and
+  campaign pools, each fingerprinted as its own set) and applied unchanged to every eval track;
+  nothing is fitted on eval.
 """
 
 from __future__ import annotations
@@ -150,26 +151,33 @@ def _fusion(d: DictConfig, recipes: DictConfig, name: str, corpus: Path, out: Pa
     from .demo import train_recipe
     from .fusion.fuse import apply_fusion, fit_fusion, matrix
 
-    base = str(recipes[name].per_call)
-    if kind_of(recipes, base) != "train":
-        raise RcbError(f"recipes.{name}.per_call={base}: must name a recipe of kind train")
-    run = train_recipe(d, recipes, base, corpus, console)
-    fp = out / ".fingerprint"
-    fp.mkdir(exist_ok=True)
-    rtf = _fingerprint_tracks(corpus, fp, score_tracks(corpus), console)
+    r = recipes[name]
+    bases = [str(b) for b in (r.per_call if OmegaConf.is_list(r.per_call) else [r.per_call])]
+    for b in bases:
+        if b not in recipes or kind_of(recipes, b) != "train":
+            raise RcbError(f"recipes.{name}.per_call: {b} must name a recipe of kind train")
+    runs = [train_recipe(d, recipes, b, corpus, console).run_dir for b in bases]
+    cols = [run / "scores" for run in runs]
+    rtf = 0.0
+    if r.get("fingerprint", True):
+        fp = out / ".fingerprint"
+        fp.mkdir(exist_ok=True)
+        rtf = _fingerprint_tracks(corpus, fp, score_tracks(corpus), console)
+        cols.append(fp)
     proto = read_protocol(corpus)
     dev = proto.select("dev")
-    Xd = matrix([str(run.run_dir / "scores" / "dev.tsv"), str(fp / "dev.tsv")], dev, proto)
-    params = fit_fusion(Xd, dev.is_robocall.astype(int), int(recipes[name].get("seed", 0)))
+    Xd = matrix([str(c / "dev.tsv") for c in cols], dev, proto)
+    params = fit_fusion(Xd, dev.is_robocall.astype(int), int(r.get("seed", 0)))
     for t in score_tracks(corpus):
         split, ptrack = track_selection(t)
         sel = proto.select(split, ptrack)
-        X = matrix([str(run.run_dir / "scores" / f"{t}.tsv"), str(fp / f"{t}.tsv")], sel, proto)
+        X = matrix([str(c / f"{t}.tsv") for c in cols], sel, proto)
         write_scores(out / f"{t}.tsv", sel.cols["utt_id"].tolist(), apply_fusion(X, params).tolist())
-    shutil.rmtree(fp)
-    (out / "fusion.json").write_text(json.dumps({"per_call": base, "params": params, "n_dev": len(dev)}, indent=1))
-    meta = {"fusion": params, "per_call_run": run.run_dir, "fingerprint_rtf": rtf}
-    return RecipeScores(out, meta, run.run_dir, time.perf_counter() - t0)
+    shutil.rmtree(out / ".fingerprint", ignore_errors=True)
+    info = {"per_call": bases, "fingerprint": bool(r.get("fingerprint", True)), "params": params, "n_dev": len(dev)}
+    (out / "fusion.json").write_text(json.dumps(info, indent=1))
+    meta = {"fusion": params, "per_call_runs": runs, "fingerprint_rtf": rtf}
+    return RecipeScores(out, meta, runs[0], time.perf_counter() - t0)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -70,13 +70,18 @@ def entry_fields(r: Staged) -> dict[str, Any]:
     else:  # fusion
         from .inference.scoring import load_scorer
 
-        sc = load_scorer(r.scores.run_dir, "cpu", "best")
-        macs, rtf, how = measure_speed(sc.model)
-        fp = float(r.scores.meta["fingerprint_rtf"])
-        f.update(params=count_params(sc.model) + len(r.scores.meta["fusion"]["coef"]) + 1, macs=macs,
-                 cpu_rtf=float(f"{(rtf or 0) + fp:.3g}") if rtf else None,
-                 compute=f"CPU RTF: per-call model ({how}) plus the fingerprint's {fp:.3g}"[:500],
-                 training_data="release train split (the per-call model; its dev picks the checkpoint); "
+        params = macs = 0
+        rtf, hows = float(r.scores.meta["fingerprint_rtf"]), []
+        for run in r.scores.meta["per_call_runs"]:
+            sc = load_scorer(run, "cpu", "best")
+            m, t, how = measure_speed(sc.model)
+            params, macs, rtf = params + count_params(sc.model), macs + (m or 0), rtf + (t or 0)
+            hows.append(how or "")
+        f.update(params=params + len(r.scores.meta["fusion"]["coef"]) + 1, macs=macs or None,
+                 cpu_rtf=float(f"{rtf:.3g}") if rtf > 0 else None,
+                 compute=(f"CPU RTF: sum of the per-call models' ({hows[0]}) and the fingerprint's "
+                          f"{float(r.scores.meta['fingerprint_rtf']):.3g}")[:500],
+                 training_data="release train split (the per-call models; dev picks their checkpoints); "
                  "fusion weights fitted on the whole release dev split")  # fmt: skip
     return f
 
