@@ -104,23 +104,25 @@ class NumpyIndex:
         counts = np.bincount(code >> 36, minlength=1 << HASH_BITS)
         self._off = np.r_[0, np.cumsum(counts)].astype(np.int64)
 
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Postings of ``hashes`` (n,): (lens (n,) int64 postings kept per hash (<= max_postings),
+        keys (m,) int32, frames (m,) int32), the postings of hash i at ``[sum(lens[:i]), +lens[i])``."""
+        self._merge()
+        h = np.asarray(hashes).astype(np.int64)
+        if h.size == 0 or self._k.size == 0:
+            return np.zeros(h.size, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)
+        starts = self._off[h]
+        lens = np.minimum(self._off[h + 1] - starts, self.max_postings)
+        total = int(lens.sum())
+        idx = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        return lens, self._k[idx], self._t[idx]
+
     def query(self, fp: Fingerprint, exclude: int | None = None, top: int = 1) -> list[Match]:
         """The ``top`` calls sharing most offset-consistent hashes with ``fp`` (best first; may be empty)."""
-        self._merge()
-        if len(fp) == 0 or self._k.size == 0:
+        lens, keys, t = self.lookup(fp.hashes)
+        if keys.size == 0:
             return []
-        starts = self._off[fp.hashes]
-        lens = np.minimum(self._off[fp.hashes.astype(np.int64) + 1] - starts, self.max_postings)
-        hit = lens > 0
-        starts, lens, qt = starts[hit], lens[hit], fp.frames[hit]
-        total = int(lens.sum())
-        if total == 0:
-            return []
-        first = np.cumsum(lens) - lens
-        rep = np.repeat(np.arange(lens.size), lens)
-        idx = np.repeat(starts - first, lens) + np.arange(total)
-        keys = self._k[idx]
-        delta = qt[rep] - self._t[idx]
+        delta = np.repeat(fp.frames, lens) - t
         if exclude is not None:
             other = keys != exclude
             keys, delta = keys[other], delta[other]
