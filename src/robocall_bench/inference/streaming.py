@@ -204,6 +204,7 @@ class FingerprintStream:
         self.lens = np.zeros(0, np.int64)  # their postings: counts, keys, frames (CSR)
         self.pk, self.pt = np.zeros(0, np.int32), np.zeros(0, np.int32)
         self.fp = Fingerprint(np.zeros(0, np.uint32), np.zeros(0, np.int32), 0.0)
+        self.n_new = 0
 
     def push(self, chunk: np.ndarray) -> list[Match]:
         cfg = self.cfg
@@ -227,6 +228,7 @@ class FingerprintStream:
         known = self.codes[pos] == u if self.codes.size else np.zeros(u.size, bool)
         lens = np.zeros(u.size, np.int64)
         lens[known] = self.lens[pos[known]]
+        self.n_new = int((~known).sum())  # landmarks looked up in the index at this decision
         new_lens, nk, nt = self.index.lookup((u[~known] >> 32).astype(np.uint32))
         lens[~known] = new_lens
         old_start = np.cumsum(self.lens) - self.lens
