@@ -40,8 +40,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from robocall_bench.fingerprint import simulate as sim  # noqa: E402
+from robocall_bench.fingerprint.index import NumpyIndex  # noqa: E402
 from robocall_bench.fingerprint.landmarks import SAMPLE_RATE as SR  # noqa: E402
-from robocall_bench.fingerprint.landmarks import fingerprint  # noqa: E402
+from robocall_bench.fingerprint.landmarks import Fingerprint, fingerprint  # noqa: E402
 from robocall_bench.inference.preprocess import Preprocess  # noqa: E402
 from robocall_bench.inference.scoring import Scorer, load_scorer  # noqa: E402
 from robocall_bench.inference.streaming import FingerprintStream, GMMStream, RescoreStream  # noqa: E402
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each live call")
     ap.add_argument("--hop", type=float, default=0.5, help="seconds between decisions")
     ap.add_argument("--index-calls", type=int, default=10000)
+    ap.add_argument("--pool-calls", type=int, default=24, help="real 10 s calls whose hashes fill the index")
     ap.add_argument("--lcnn-calls", type=int, default=2, help="calls for the (slow) LCNN naive mode")
     ap.add_argument("--gmm-run", type=Path, default=DEMO / "lfcc_gmm-64122eb3")
     ap.add_argument("--lcnn-run", type=Path, default=DEMO / "lfcc_lcnn-56ead911")
@@ -133,12 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     corpora = Path(os.environ.get("RCB_CORPORA", "corpora"))
-    hop = int(round(args.hop * SR))
+    hop = round(args.hop * SR)
     calls, twins = live_calls(corpora, args.calls, args.seconds, args.seed)
     print(f"1 thread; {args.calls} live calls x {args.seconds:g} s (8 kHz, narrowband channel), "
           f"a decision every {args.hop:g} s; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
 
-    scorers = {"lfcc_gmm": scorer_of("lfcc_gmm", args.gmm_run), "lfcc_lcnn": scorer_of("lfcc_lcnn", args.lcnn_run)}
+    scorers = {
+        "lfcc_gmm": scorer_of("lfcc_gmm", args.gmm_run),
+        "lfcc_lcnn": scorer_of("lfcc_lcnn", args.lcnn_run),
+    }
     offline = {}
     for name, sc in scorers.items():
         ts = []
@@ -162,20 +167,37 @@ def main(argv: list[str] | None = None) -> int:
     rows["lfcc_lcnn naive"] = run_streams(lambda i: RescoreStream(lc, SR), calls[: args.lcnn_calls], hop)
 
     fp_speed = _bench_module("fingerprint_speed")
-    fps = [fingerprint(x, SR) for x in twins + calls]
-    pool = np.concatenate([f.hashes for f in fps])
-    per_call = round(pool.size / len(fps) * 10.0 / args.seconds)  # hashes of a 10 s call
-    index, build_s = fp_speed.synthetic_index(pool, per_call, args.index_calls, np.random.default_rng(args.seed))
-    for k, f in enumerate(fps[: len(twins)]):
-        index.add(args.index_calls + k, f)
+    extra = [fingerprint(x, SR) for x in fp_speed.real_calls(corpora, args.pool_calls, args.seed + 1)]
+    fps = [fingerprint(x, SR) for x in twins]
+    pool = np.concatenate([f.hashes for f in extra + fps])  # posting lengths follow real speech
+    per_call = round(np.mean([len(f) for f in extra]))  # hashes of a real 10 s call
+    rng = np.random.default_rng(args.seed)
+    t0 = time.perf_counter()
+    index = NumpyIndex()
+    twin0 = args.index_calls
+    for k, f in enumerate(fps):  # first: postings past max_postings of a hash are not read
+        index.add(twin0 + k, f)
+    n_syn = args.index_calls * per_call  # synthetic calls as fingerprint_speed.synthetic_index
+    h, t = pool[rng.integers(0, pool.size, n_syn)], rng.integers(0, 10 * SR // 128, n_syn).astype(np.int32)
+    for k in range(args.index_calls):
+        index.add(
+            k, Fingerprint(h[k * per_call : (k + 1) * per_call], t[k * per_call : (k + 1) * per_call], 10.0)
+        )
     index.query(fps[0])  # merge
+    build_s = time.perf_counter() - t0
     rows["fingerprint naive"] = run_streams(lambda i: NaiveFingerprint(index), calls, hop)
     rows["fingerprint stream"] = run_streams(lambda i: FingerprintStream(index, top=5), calls, hop)
 
-    gd = max(abs(a - b) for a, b in zip(rows["lfcc_gmm naive"]["final"], rows["lfcc_gmm stream"]["final"], strict=True))
-    fz = max(abs(a - b) for a, b in zip(rows["lfcc_gmm naive"]["final"], rows["lfcc_gmm stream-frozen"]["final"], strict=True))
+    gd = max(
+        abs(a - b)
+        for a, b in zip(rows["lfcc_gmm naive"]["final"], rows["lfcc_gmm stream"]["final"], strict=True)
+    )
+    fz = max(
+        abs(a - b)
+        for a, b in zip(rows["lfcc_gmm naive"]["final"], rows["lfcc_gmm stream-frozen"]["final"], strict=True)
+    )
     same = rows["fingerprint naive"]["final"] == rows["fingerprint stream"]["final"]
-    found = sum(bool(m) and m[0].key == args.index_calls + i for i, m in enumerate(rows["fingerprint stream"]["final"]))
+    found = sum(bool(m) and m[0].key == twin0 + i for i, m in enumerate(rows["fingerprint stream"]["final"]))
     print(f"index: {args.index_calls} synthetic + {len(twins)} twin calls, {index.n_postings} postings, "
           f"built in {build_s:.1f} s; final decisions: GMM stream vs naive max |diff| {gd:.2e} "
           f"(frozen gain: {fz:.3f}); fingerprint stream == naive: {same}; twin found {found}/{len(calls)}")  # fmt: skip
@@ -195,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
         "threads": 1, "calls": args.calls, "seconds": args.seconds, "hop_s": args.hop,
-        "index_calls": args.index_calls, "lcnn_calls": args.lcnn_calls, "load_average_1min": os.getloadavg()[0],
+        "index_calls": args.index_calls, "pool_calls": args.pool_calls, "lcnn_calls": args.lcnn_calls, "load_average_1min": os.getloadavg()[0],
         "gmm_run": str(args.gmm_run), "lcnn_run": str(args.lcnn_run), "offline_rtf_10s": offline,
         "fastest_per_call": fastest, "gmm_stream_vs_naive_max_abs_diff": gd,
         "gmm_frozen_vs_naive_max_abs_diff": fz, "fingerprint_stream_equals_naive": same,

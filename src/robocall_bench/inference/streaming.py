@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.signal import resample_poly
+from scipy.special import logsumexp
 
 from ..fingerprint.index import Match, NumpyIndex, top_matches
 from ..fingerprint.landmarks import (
@@ -96,6 +97,16 @@ class GMMStream:
         self.gain: float | None = None  # gain of the cached LLRs (None: nothing cached)
         self.frozen = False
         self.llr_sum, self.n_llr = 0.0, 0  # cached sum of LLRs of frames [0, n_llr)
+        # both diagonal GMMs as one (F, D) -> (F, 2K) quadratic form: sklearn's score_samples, without
+        # its per-call input checks (they cost more than the few new frames of a chunk)
+        gm = [model.gmms[c] for c in ("robocall", "human")]
+        prec = np.concatenate([1.0 / g.covariances_ for g in gm])  # (2K, D)
+        mu = np.concatenate([g.means_ for g in gm])
+        self.k = len(gm[0].weights_)
+        self.quad, self.lin = -0.5 * prec.T, (mu * prec).T  # (D, 2K)
+        self.const = np.concatenate([np.log(g.weights_) for g in gm]) - 0.5 * (
+            mu.shape[1] * np.log(2 * np.pi) - np.log(prec).sum(1) + (mu * mu * prec).sum(1)
+        )
 
     def _resampled_tail(self) -> np.ndarray:
         """Bring the final resampled samples up to date; returns the not-yet-final tail."""
@@ -175,8 +186,8 @@ class GMMStream:
             d1 = _delta(x)
             x = torch.cat([x, d1, _delta(d1)], dim=1)
         x = x[c0 - lo :].numpy()
-        gm = self.model.gmms
-        llr = gm["robocall"].score_samples(x) - gm["human"].score_samples(x)
+        z = (x * x) @ self.quad + x @ self.lin + self.const  # (frames, 2K) log w_k N(x; k)
+        llr = logsumexp(z[:, : self.k], axis=1) - logsumexp(z[:, self.k :], axis=1)
         done = max(c0, self.n_e - 2)  # frames whose features (deltas: +-2 frames) no later audio changes
         self.llr_sum += float(llr[: done - c0].sum())
         self.n_llr = done
