@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.signal import resample_poly
-from scipy.special import logsumexp
+from scipy.signal import firwin, resample_poly
 
 from ..fingerprint.index import Match, NumpyIndex, top_matches
 from ..fingerprint.landmarks import (
@@ -87,6 +86,8 @@ class GMMStream:
         self.model, self.pre, self.sr, self.freeze_s = model, pre, int(sr), freeze_gain_s
         g = np.gcd(self.sr, pre.sample_rate)
         self.up, self.down = pre.sample_rate // g, self.sr // g
+        m = max(self.up, self.down)  # resample_poly's own filter (designed once, not at every chunk)
+        self.fir = firwin(20 * m + 1, 1.0 / m, window=("kaiser", 5.0)).astype(np.float32)
         self.n_fft, self.hop, self.pre_emph, self.deltas = lf.n_fft, lf.hop_length, lf.pre_emphasis, lf.deltas
         self.spec, self.fmat, self.dct = lf.lfcc.Spectrogram, lf.lfcc.filter_mat, lf.lfcc.dct_mat  # float64
         self.raw, self.y = _Buffer(), _Buffer()  # input audio; resampled audio (final samples only)
@@ -119,7 +120,7 @@ class GMMStream:
             self.raw.drop_before(n_in)
             return new[:0]
         a = max(0, (self.n_final * self.down // self.up - _CTX) // self.down * self.down)
-        seg = resample_poly(self.raw.view(a), self.up, self.down).astype(np.float32)
+        seg = resample_poly(self.raw.view(a), self.up, self.down, window=self.fir).astype(np.float32)
         off = a * self.up // self.down
         final = max(self.n_final, (n_in - _CTX) * self.up // self.down)
         new = seg[self.n_final - off : final - off]
@@ -187,11 +188,17 @@ class GMMStream:
             x = torch.cat([x, d1, _delta(d1)], dim=1)
         x = x[c0 - lo :].numpy()
         z = (x * x) @ self.quad + x @ self.lin + self.const  # (frames, 2K) log w_k N(x; k)
-        llr = logsumexp(z[:, : self.k], axis=1) - logsumexp(z[:, self.k :], axis=1)
+        llr = _logsumexp(z[:, : self.k]) - _logsumexp(z[:, self.k :])
         done = max(c0, self.n_e - 2)  # frames whose features (deltas: +-2 frames) no later audio changes
         self.llr_sum += float(llr[: done - c0].sum())
         self.n_llr = done
         return (self.llr_sum + float(llr[done - c0 :].sum())) / n_fr
+
+
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    """log(sum(exp(z), axis=1)) of (frames, K), stably."""
+    m = z.max(axis=1)
+    return m + np.log(np.exp(z - m[:, None]).sum(axis=1))
 
 
 def _delta(x: torch.Tensor) -> torch.Tensor:
