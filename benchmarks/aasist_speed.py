@@ -40,11 +40,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aasist_reference import MODELS, SR, import_file, inputs  # noqa: E402
+from aasist_reference import MODELS, SR, import_file, inputs
 
-from robocall_bench.models import build_model  # noqa: E402
-from robocall_bench.models.aasist_weights import PUBLISHED_SAMPLES  # noqa: E402
-from robocall_bench.models.profile import macs_per_second  # noqa: E402
+from robocall_bench.models import build_model
+from robocall_bench.models.aasist_weights import PUBLISHED_SAMPLES
+from robocall_bench.models.profile import macs_per_second
 
 VARIANTS = ("eager", "fast", "compile", "bf16")
 
@@ -93,6 +93,31 @@ def load_models(name: str, ref_mod, ref_dir: Path, weights: Path):
     return theirs.eval(), ours.eval()
 
 
+def variant_fns(theirs, ours, variants) -> dict:
+    """``{variant: f(wave, lengths) -> logits (B, 2)}``, the reference first (its classes flipped to ours)."""
+    fns = {"reference": lambda x, n: theirs(x)[1].flip(1)}
+    if "eager" in variants:
+        fns["eager"] = lambda x, n: ours.set_fast_inference(False)(x, n)
+    if "fast" in variants:
+        fns["fast"] = lambda x, n: ours.set_fast_inference(True)(x, n)
+    if "compile" in variants:
+        compiled = torch.compile(ours, dynamic=False)
+
+        def compiled_fast(x, n):
+            ours.set_fast_inference(True)
+            return compiled(x, n)
+
+        fns["compile"] = compiled_fast
+    if "bf16" in variants:
+
+        def bf16(x, n):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return ours.set_fast_inference(True)(x, n).float()
+
+        fns["bf16"] = bf16
+    return fns
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reference", required=True, type=Path, help="checkout of clovaai/aasist")
@@ -104,7 +129,9 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed rounds (after one warm-up round)")
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "aasist_speed.json")
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent / "results" / "aasist_speed.json"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ref_dir = args.reference.resolve()
@@ -139,28 +166,7 @@ def main() -> int:
             ours.set_fast_inference(False)
             macs_item = macs_per_second(ours, seconds) * seconds
             ours.set_fast_inference(True)
-        fast = ours
-        fns = {"reference": lambda x, n: theirs(x)[1].flip(1)}  # -> (bona fide, spoof) = ours
-        if "eager" in args.variants:
-            fns["eager"] = lambda x, n: ours.set_fast_inference(False)(x, n)
-        if "fast" in args.variants:
-            fns["fast"] = lambda x, n: fast.set_fast_inference(True)(x, n)
-        compiled = None
-        if "compile" in args.variants:
-            compiled = torch.compile(fast, dynamic=False)
-
-            def compiled_fast(x, n):
-                fast.set_fast_inference(True)
-                return compiled(x, n)
-
-            fns["compile"] = compiled_fast
-        if "bf16" in args.variants:
-
-            def bf16(x, n):
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    return fast.set_fast_inference(True)(x, n).float()
-
-            fns["bf16"] = bf16
+        fns = variant_fns(theirs, ours, args.variants)
         entry = {"macs_per_item": macs_item, "gmac_per_s_audio": macs_item / seconds / 1e9, "batches": {}}
         print(f"\n## {name}: {macs_item / seconds / 1e9:.2f} GMAC per second of audio")
         for batch in args.batch:
