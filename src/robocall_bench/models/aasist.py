@@ -342,13 +342,19 @@ class AASIST(Detector):
         if wave.shape[-1] < self.min_samples:
             wave = F.pad(wave, (0, self.min_samples - wave.shape[-1]))
         n = conv_lengths(self.sinc.output_lengths(lengths), 3, 3)
-        if _use_fast_path(self):
-            x = self._stem_fast(wave, n)
+        compiled = self.__dict__.get("_compiled_encoder")
+        if compiled is not None and _use_fast_path(self) and bool((lengths >= wave.shape[-1]).all()):
+            x = compiled(wave)  # opt-in (compile_encoder): unpadded batches only
+            for _ in self.encoder:
+                n = conv_lengths(n, 3, 3)
         else:
-            x = F.max_pool2d(self.sinc(wave).abs().unsqueeze(1), (3, 3))  # (B, 1, S // 3, T' // 3)
-            x = mask_time(F.selu(self.first_bn(x)), n).contiguous(memory_format=torch.channels_last)
-        for block in self.encoder:
-            x, n = block(x, n)
+            if _use_fast_path(self):
+                x = self._stem_fast(wave, n)
+            else:
+                x = F.max_pool2d(self.sinc(wave).abs().unsqueeze(1), (3, 3))  # (B, 1, S // 3, T' // 3)
+                x = mask_time(F.selu(self.first_bn(x)), n).contiguous(memory_format=torch.channels_last)
+            for block in self.encoder:
+                x, n = block(x, n)
         e = x.abs()  # (B, C, F, T); padded frames are 0, below every |valid| value
         e_S = e.amax(-1).transpose(1, 2)  # (B, F, C): spectral nodes
         e_T = e.amax(2).transpose(1, 2)  # (B, T, C): temporal nodes
@@ -374,3 +380,27 @@ class AASIST(Detector):
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         x = x.mul_(scale).add_(bn.bias - bn.running_mean * scale)
         return mask_time(F.selu(x, inplace=True), n).contiguous(memory_format=torch.channels_last)
+
+    def compile_encoder(self, **compile_kwargs) -> AASIST:
+        """Opt-in: ``torch.compile`` the encoder (sinc conv .. residual blocks) of the fast path.
+
+        The compiled function (:meth:`_encode_dense`) has no masks, so it serves only batches without
+        padding (every item as long as the batch: scoring fixed-length crops); others, training and
+        ``set_fast_inference(False)`` run eagerly. The graph back-end stays eager (data-dependent
+        top-k sizes). Compilation happens at the first call of each input shape (minutes on a small
+        CPU) and needs a C++ compiler; nothing else requires it. Not saved with the model (a model
+        holding it does not pickle: ``del model._compiled_encoder`` first).
+        """
+        self.__dict__["_compiled_encoder"] = torch.compile(self._encode_dense, **compile_kwargs)
+        return self
+
+    def _encode_dense(self, wave: torch.Tensor) -> torch.Tensor:
+        """Stem + encoder for an unpadded batch (B, T) -> (B, C, F, T''), eval mode, plain ops."""
+        s = self.sinc.out_channels // 3 * 3  # the stem pool drops the last S % 3 filters
+        x = F.max_pool2d(F.conv1d(wave.unsqueeze(1), self.sinc.filters[:s]).abs().unsqueeze(1), (3, 3))
+        x = F.selu(self.first_bn(x)).contiguous(memory_format=torch.channels_last)
+        for b in self.encoder:
+            out = x if b.bn1 is None or not b.preact else F.selu(b.bn1(x))
+            out = b.conv2(F.selu(b.bn2(b.conv1(out)))) + (x if b.down is None else b.down(x))
+            x = F.max_pool2d(out, (1, b.pool)) if b.pool > 1 else out
+        return x
