@@ -50,8 +50,12 @@ class ResBlock2d(nn.Module):
         self.down = nn.Conv2d(c_in, c_out, (1, 3), padding=(0, 1)) if c_in != c_out else None
         self.pool = pool
 
+    fast_inference = True  # see _use_fast_path; AASIST.set_fast_inference switches every block
+
     def forward(self, x: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, C, F, T), zero past n (B,) valid frames -> (out, new n); out zero past new n."""
+        if _use_fast_path(self):
+            return self._forward_fast(x, n)
         out = x if self.bn1 is None or not self.preact else mask_time(F.selu(self.bn1(x)), n)
         out = mask_time(F.selu(self.bn2(self.conv1(out))), n)
         out = self.conv2(out) + (x if self.down is None else self.down(x))
@@ -59,6 +63,57 @@ class ResBlock2d(nn.Module):
             out = F.max_pool2d(out, (1, self.pool))
             n = conv_lengths(n, self.pool, self.pool)
         return mask_time(out, n), n
+
+    def _forward_fast(self, x: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` for inference (eval mode, no autograd): BN2 folded into conv1, in-place ops.
+
+        Same function as the plain path up to float rounding (the folded weights, ~1e-7 relative).
+        """
+        w1, b1 = _cached(self, "_fused_conv1", lambda: _fold_bn(self.conv1, self.bn2))
+        out = x if self.bn1 is None or not self.preact else mask_time(F.selu(self.bn1(x)), n)
+        out = mask_time(F.selu(F.conv2d(out, w1, b1, padding=(1, 1)), inplace=True), n)
+        out = self.conv2(out)
+        out += x if self.down is None else self.down(x)
+        if self.pool > 1:
+            out = F.max_pool2d(out, (1, self.pool))
+            n = conv_lengths(n, self.pool, self.pool)
+        return mask_time(out, n), n
+
+
+def _use_fast_path(module: nn.Module) -> bool:
+    """True where the inference fast path applies: eval mode, autograd off, ``fast_inference`` on.
+
+    The fast path uses weights derived from the parameters (BN folded into the preceding conv), so
+    it never runs while training or while gradients are recorded (they would not reach the
+    parameters); there the plain path runs unchanged.
+    """
+    return module.fast_inference and not module.training and not torch.is_grad_enabled()
+
+
+def _fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) of ``bn(conv(x))`` as one conv (eval-mode BN: running statistics)."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    w = (conv.weight * scale.view(-1, 1, 1, 1)).contiguous(memory_format=torch.channels_last)
+    b = (conv.bias - bn.running_mean) * scale + bn.bias
+    return w.detach(), b.detach()
+
+
+def _cached(module: nn.Module, attr: str, make):
+    """``make()`` cached on ``module`` until one of its parameters / buffers changes.
+
+    The key holds each tensor's storage, version counter (bumped by every in-place update:
+    optimizer steps, ``load_state_dict``, BN statistics) and device/dtype, so training, loading
+    weights or moving the module recomputes it. Not part of the state dict.
+    """
+    tensors = [*module.parameters(), *module.buffers()]
+    key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
+    hit = module.__dict__.get(attr)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    with torch.no_grad():
+        value = make()
+    module.__dict__[attr] = (key, value)
+    return value
 
 
 def _xavier(*shape: int) -> nn.Parameter:
@@ -204,7 +259,21 @@ class GraphBackend(nn.Module):
         t2, s2, m2 = hs_b(t1, tm, s1, sm, m1)
         return self.drop_way(t1 + t2), self.drop_way(s1 + s2), self.drop_way(m1 + m2), tm, sm
 
+    fast_inference = True  # see _use_fast_path: the graph ops then run on one intra-op thread
+
     def forward(self, e_S: torch.Tensor, e_T: torch.Tensor, t_mask: torch.Tensor) -> torch.Tensor:
+        threads = torch.get_num_threads()
+        if threads == 1 or not _use_fast_path(self):
+            return self._forward(e_S, e_T, t_mask)
+        # ~150 small ops on (B, <= 31 nodes, <= 64): splitting them over threads costs more than it
+        # saves (4-7x slower on 2 threads than on 1 on a busy 2-core machine, batch 1 and 16)
+        torch.set_num_threads(1)
+        try:
+            return self._forward(e_S, e_T, t_mask)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _forward(self, e_S: torch.Tensor, e_T: torch.Tensor, t_mask: torch.Tensor) -> torch.Tensor:
         s_mask = torch.ones(e_S.shape[:2], dtype=torch.bool, device=e_S.device)
         s, s_mask = self.pool_S(self.gat_S(e_S + self.pos_S, s_mask), s_mask)
         t, t_mask = self.pool_T(self.gat_T(e_T, t_mask), t_mask)
@@ -248,6 +317,10 @@ class AASIST(Detector):
     # ``pretrained`` only initialises weights: scoring a checkpoint rebuilds with pretrained=None
     # (inference/scoring.py), as the checkpoint holds every weight.
     pretrained_sets_weights_only = True
+    # inference fast path (eval mode + autograd off only; see _use_fast_path): folded BN, in-place
+    # ops, the unused sinc filters skipped, the graph back-end on one intra-op thread. Equal to the plain path to float rounding (1e-6 on the
+    # published weights' logits, benchmarks/aasist_speed.py); set False on a model to disable.
+    fast_inference = True
 
     def __init__(
         self,
@@ -282,14 +355,66 @@ class AASIST(Detector):
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if wave.shape[-1] < self.min_samples:
             wave = F.pad(wave, (0, self.min_samples - wave.shape[-1]))
-        x = self.sinc(wave)  # (B, S, T')
-        n = self.sinc.output_lengths(lengths)
-        x = F.max_pool2d(x.abs().unsqueeze(1), (3, 3))  # (B, 1, S // 3, T' // 3)
-        n = conv_lengths(n, 3, 3)
-        x = mask_time(F.selu(self.first_bn(x)), n).contiguous(memory_format=torch.channels_last)
-        for block in self.encoder:
-            x, n = block(x, n)
+        n = conv_lengths(self.sinc.output_lengths(lengths), 3, 3)
+        compiled = self.__dict__.get("_compiled_encoder")
+        if compiled is not None and _use_fast_path(self) and bool((lengths >= wave.shape[-1]).all()):
+            x = compiled(wave)  # opt-in (compile_encoder): unpadded batches only
+            for _ in self.encoder:
+                n = conv_lengths(n, 3, 3)
+        else:
+            if _use_fast_path(self):
+                x = self._stem_fast(wave, n)
+            else:
+                x = F.max_pool2d(self.sinc(wave).abs().unsqueeze(1), (3, 3))  # (B, 1, S // 3, T' // 3)
+                x = mask_time(F.selu(self.first_bn(x)), n).contiguous(memory_format=torch.channels_last)
+            for block in self.encoder:
+                x, n = block(x, n)
         e = x.abs()  # (B, C, F, T); padded frames are 0, below every |valid| value
         e_S = e.amax(-1).transpose(1, 2)  # (B, F, C): spectral nodes
         e_T = e.amax(2).transpose(1, 2)  # (B, T, C): temporal nodes
         return self.backend(e_S, e_T, length_mask(n, e_T.shape[1]))
+
+    def set_fast_inference(self, on: bool = True) -> AASIST:
+        """Switch the inference fast path (:func:`_use_fast_path`) of the model and its blocks."""
+        for m in self.modules():
+            if hasattr(type(m), "fast_inference"):
+                m.fast_inference = bool(on)
+        return self
+
+    def _stem_fast(self, wave: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        """Sinc conv -> |.| -> 3x3 max-pool -> BN + SELU for inference (see :func:`_use_fast_path`).
+
+        The pool drops the last ``S % 3`` filters, so they are not computed; the 1-channel BN is an
+        affine map applied in place, as are |.| and SELU.
+        """
+        s = self.sinc.out_channels // 3 * 3
+        x = F.conv1d(wave.unsqueeze(1), self.sinc.filters[:s]).abs_()  # (B, S', T')
+        x = F.max_pool2d(x.unsqueeze(1), (3, 3))  # (B, 1, S // 3, T' // 3)
+        bn = self.first_bn
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        x = x.mul_(scale).add_(bn.bias - bn.running_mean * scale)
+        return mask_time(F.selu(x, inplace=True), n).contiguous(memory_format=torch.channels_last)
+
+    def compile_encoder(self, **compile_kwargs) -> AASIST:
+        """Opt-in: ``torch.compile`` the encoder (sinc conv .. residual blocks) of the fast path.
+
+        The compiled function (:meth:`_encode_dense`) has no masks, so it serves only batches without
+        padding (every item as long as the batch: scoring fixed-length crops); others, training and
+        ``set_fast_inference(False)`` run eagerly. The graph back-end stays eager (data-dependent
+        top-k sizes). Compilation happens at the first call of each input shape (minutes on a small
+        CPU) and needs a C++ compiler; nothing else requires it. Not saved with the model (a model
+        holding it does not pickle: ``del model._compiled_encoder`` first).
+        """
+        self.__dict__["_compiled_encoder"] = torch.compile(self._encode_dense, **compile_kwargs)
+        return self
+
+    def _encode_dense(self, wave: torch.Tensor) -> torch.Tensor:
+        """Stem + encoder for an unpadded batch (B, T) -> (B, C, F, T''), eval mode, plain ops."""
+        s = self.sinc.out_channels // 3 * 3  # the stem pool drops the last S % 3 filters
+        x = F.max_pool2d(F.conv1d(wave.unsqueeze(1), self.sinc.filters[:s]).abs().unsqueeze(1), (3, 3))
+        x = F.selu(self.first_bn(x)).contiguous(memory_format=torch.channels_last)
+        for b in self.encoder:
+            out = x if b.bn1 is None or not b.preact else F.selu(b.bn1(x))
+            out = b.conv2(F.selu(b.bn2(b.conv1(out)))) + (x if b.down is None else b.down(x))
+            x = F.max_pool2d(out, (1, b.pool)) if b.pool > 1 else out
+        return x
