@@ -21,20 +21,26 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from robocall_bench.evaluation.bootstrap import BootstrapConfig, bootstrap_metrics
-from robocall_bench.evaluation.core import CostModel, cllr_grouped, compute_metrics, group, operating_points
+from robocall_bench.evaluation.core import (
+    CostModel,
+    cllr_grouped,
+    compute_metrics,
+    eer_index,
+    group,
+    min_dcf_index,
+    operating_points,
+)
 
 COST = CostModel()
 
 
 def headline(s: np.ndarray, y: np.ndarray, cost: CostModel = COST) -> tuple[float, float, float]:
-    """EER, minDCF, Cllr with the suite's core (tie-exact, O(n log n))."""
+    """EER, minDCF, Cllr with the suite's core (tie-exact, O(n log n)): the steps of ``summarize``."""
     g = group(s, y)
     fpr, fnr, _ = operating_points(g)
-    d = np.abs(fpr - fnr)[::-1]
-    k = d.size - 1 - int(np.argmin(d))
+    k = eer_index(fpr, fnr)
     eer = 0.5 * (fpr[k] + fnr[k])
-    a, b = cost.c_miss * (1 - cost.p_spoof), cost.c_fa * cost.p_spoof
-    min_dcf = float(np.min(a * fpr + b * fnr)) / cost.normaliser
+    _, min_dcf = min_dcf_index(fpr, fnr, cost)
     return float(eer), min_dcf, cllr_grouped(g)
 
 
