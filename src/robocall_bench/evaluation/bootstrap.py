@@ -128,8 +128,18 @@ def reference_replicate_metrics(
 
 # Bins along one system's sorted scores. Up to this many distinct scores every distinct score is its
 # own bin (exact); above it, consecutive distinct scores are pooled into bins of about equal trial
-# mass (plus forced edges at the actDCF and fixed thresholds), so a replicate costs O(bins), not O(n).
+# mass (plus forced edges at the actDCF and fixed thresholds), so a replicate costs O(bins), not O(n):
+# MAX_BINS bins at 1M trials, and fewer, in proportion to sqrt(n), below (see bin_count), so that a
+# bin stays about the same small fraction of the CI width (which shrinks as 1 / sqrt(n)).
 MAX_BINS = 8192
+
+
+def bin_count(n: int, max_bins: int = MAX_BINS) -> int:
+    """Bins for ``n`` trials with more than ``max_bins`` distinct scores: ``max_bins`` from 1M trials,
+    ``max_bins * sqrt(n / 1M)`` below (at least 1024): ~1/8192 of the trials per bin at 1M, ~1/2600 at 100k."""
+    return int(min(max_bins, max(1024, round(max_bins * np.sqrt(n / 1e6)))))
+
+
 # Two-stage resampling draws the trials of a cluster of up to this many trials exactly (a multinomial
 # per drawn copy); larger clusters get Poisson counts per bin (see :func:`replicate_metrics`).
 EXACT_CLUSTER_TRIALS = 128
@@ -160,9 +170,9 @@ def _bins(scores: np.ndarray, y: np.ndarray, max_bins: int | None, cuts: Sequenc
     nu = u.size
     spm_u, spp_u = softplus_pair(u)
     if max_bins is None or nu <= max_bins:
-        g_of_u = np.arange(nu)
         thr = np.concatenate(([np.nextafter(u[0], -np.inf)], u))
         return _Bins(inv, thr, spm_u, spp_u, np.full(nu, 0.5), u, True)
+    max_bins = bin_count(s.size, max_bins)
     cnt = np.bincount(inv, minlength=nu)
     start = np.cumsum(cnt) - cnt  # trials before each distinct score
     new = np.empty(nu, dtype=bool)
@@ -283,17 +293,20 @@ class _ClassPlan:
         self.within = within
 
     def rest_matrix(self, of_trial: np.ndarray, g: int):
-        """(k_rest, g) trial counts of the non-exact clusters per bin (dense or CSR)."""
-        from scipy.sparse import csr_matrix
-
+        """(k_rest, g) trial counts of the non-exact clusters per bin (dense float32, or CSR when large)."""
         keep = ~self.exact[self.codes]
         remap = np.full(self.k, -1)
         remap[self.rest] = np.arange(self.rest.size)
         r, c = remap[self.codes[keep]], of_trial[self.idx[keep]]
-        # float32: counts and their sums stay integers below 2**24, exact, at twice the BLAS speed
+        if self.rest.size * g <= (1 << 23):
+            # float32: counts and their sums stay integers below 2**24, exact, at twice the BLAS speed
+            m = np.bincount(r * g + c, minlength=self.rest.size * g).reshape(self.rest.size, g)
+            return m.astype(np.float32)
+        from scipy.sparse import csr_matrix
+
         m = csr_matrix((np.ones(r.size, dtype=np.float32), (r, c)), shape=(self.rest.size, g))
         m.sum_duplicates()
-        return m.toarray() if self.rest.size * g <= (1 << 23) else m
+        return m
 
     def draw(self, rng: np.random.Generator, nb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cluster counts (nb, k), replicate of each exactly drawn trial, its global trial id)."""
@@ -360,9 +373,11 @@ def replicate_metrics(
     instead of O(n): a larger cluster's trial counts are Poisson(M_c) per trial (the Poisson
     bootstrap of its trials; only the cluster's total differs, Poisson instead of fixed, a relative
     variance of 1/n_c), summed per bin as Poisson(sum of M_c x its trials in the bin); and distinct
-    scores are pooled into ``max_bins`` bins of equal trial mass, so operating points are read at
-    bin edges (a resolution of n / max_bins trials; the actDCF and fixed thresholds are exact bin
-    edges), minCllr pools each bin, and AUC / Cllr use each bin's own pair order and mean costs.
+    scores are pooled into :func:`bin_count` bins of equal trial mass (8192 at 1M trials), so
+    operating points are read at bin edges (a resolution of 1/8192 of the trials at 1M; the actDCF
+    and fixed thresholds are exact bin edges), minCllr pools each bin, and AUC / Cllr use each bin's
+    own pair order and mean costs. benchmarks/bootstrap_speed.py prints both engines' replicate
+    mean and sd at 1M trials; tests/test_bootstrap_fast.py checks them against each other.
     ``within=False`` (cluster counts only) is exact at any size: a matrix product of cluster counts.
     """
     y = np.asarray(labels, dtype=bool)
