@@ -86,3 +86,68 @@ def test_compact_reader_matches_the_reference(tmp_path: Path, monkeypatch) -> No
             assert np.array_equal(column_eq(a.cols, c, "-"), b.cols[c] == "-")
             assert np.array_equal(column_isin(a.cols, c, ["-", "u004"]), np.isin(b.cols[c], ["-", "u004"]))
         assert np.array_equal(numeric_column(a, "snr_db"), numeric_column(b, "snr_db"), equal_nan=True)
+
+
+# --- score files: every score-file test again with the Arrow reader tried first ---------------------
+import test_eval_scorefile as sf  # noqa: E402
+from robocall_bench.contract import read_scores  # noqa: E402
+from robocall_bench.contract import scores as scores_mod  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def compact_scores(monkeypatch) -> None:
+    monkeypatch.setattr(scores_mod, "COMPACT_READ_BYTES", 0)
+
+
+corpus = sf.corpus
+test_score_valid_file_aligns_scores_to_protocol_order = sf.test_valid_file_aligns_scores_to_protocol_order
+test_score_each_problem_is_reported_with_counts = sf.test_each_problem_is_reported_with_counts
+test_score_all_problems_in_one_message = sf.test_all_problems_in_one_message
+test_score_empty_and_missing_files = sf.test_empty_and_missing_files
+test_score_wrong_split_is_named = sf.test_wrong_split_is_named
+test_score_size_limit = sf.test_size_limit
+test_score_junk_file_stops_at_the_bad_line_limit = (
+    sf.test_junk_file_stops_at_the_bad_line_limit_in_bounded_memory
+)
+test_score_memory_follows_valid_rows_not_file_size = sf.test_memory_follows_valid_rows_not_file_size
+test_score_long_lines_bom_and_limit_from_the_cli = sf.test_long_lines_bom_and_limit_from_the_cli
+
+
+def test_compact_score_reader_matches_the_stream(tmp_path: Path, monkeypatch) -> None:
+    p = tricky(tmp_path)
+    proto = read_protocol(p)
+    sel = proto.select("eval")
+    ids = sel.cols["utt_id"]
+    rng = np.random.default_rng(0)
+    vals = rng.normal(size=ids.size).tolist()
+    order = rng.permutation(ids.size)
+    lines = [f"{ids[i]}\t{vals[i]!r}" for i in order]
+    variants = {
+        "header": "utt_id\tscore\n" + "\n".join(lines) + "\n",
+        "no header, blank lines, no final newline": "\n".join([*lines[:5], "", *lines[5:]]),
+        "integers and exponents": "\n".join(
+            f"{ids[i]}\t{x}" for i, x in zip(order, ["1", "-2.5e-3", "+7", ".5"] * 99, strict=False)
+        ),
+        "spaces around (stream strips them)": "\n".join(f"{ids[i]}\t {vals[i]!r} " for i in order),
+        "a duplicate (error)": "\n".join(lines + lines[:1]),
+    }
+    for name, text in variants.items():
+        f = tmp_path / "s.tsv"
+        f.write_text(text)
+        monkeypatch.setattr(scores_mod, "COMPACT_READ_BYTES", 0)
+        fast = _outcome(f, sel, proto)
+        monkeypatch.setattr(scores_mod, "COMPACT_READ_BYTES", 1 << 60)
+        assert fast == _outcome(f, sel, proto), name
+    assert scores_mod._read_compact(tmp_path / "s.tsv", sel) is None  # the duplicate: left to the stream
+    (tmp_path / "s.tsv").write_text(variants["header"])
+    assert scores_mod._read_compact(tmp_path / "s.tsv", sel) is not None
+
+
+def _outcome(f: Path, sel, proto) -> tuple:
+    from robocall_bench.errors import RcbError
+
+    try:
+        r = read_scores(f, sel, proto)
+    except RcbError as e:
+        return ("error", str(e))
+    return ("ok", r.sha256, r.scores.tolist())

@@ -106,6 +106,15 @@ class Columns(Mapping[str, np.ndarray]):
         arr = arr if self._index is None else arr.take(self._index)
         return pc.equal(arr, value).to_numpy(zero_copy_only=False)
 
+    def arrow(self, name: str):
+        """Column ``name`` as an Arrow string array (the rows of this subset)."""
+        import pyarrow as pa
+
+        kind, *data = self._store[name]
+        if kind == "codes":
+            return pa.array(self[name])
+        return data[0] if self._index is None else data[0].take(self._index)
+
     def all_distinct(self, name: str) -> bool:
         """True when no two rows share a value of ``name`` (known from reading, for string columns)."""
         kind, *data = self._store[name]
