@@ -25,7 +25,7 @@ from robocall_bench.evaluation.bootstrap import (
 )
 from robocall_bench.evaluation.core import CostModel
 
-KEYS = ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc")
+KEYS = ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr", "auc", "fpr_at_fnr_1pct", "fnr_at_fpr_1pct")
 
 
 def timed(fn) -> tuple[float, object]:
@@ -69,7 +69,9 @@ def main() -> None:
     )
     print("replicate mean (sd): block engine | reference")
     for k in KEYS:
-        print(f"  {k:9s} {new[k].mean():.5f} ({new[k].std():.5f}) | {old[k].mean():.5f} ({old[k].std():.5f})")
+        print(
+            f"  {k:15s} {new[k].mean():.5f} ({new[k].std():.5f}) | {old[k].mean():.5f} ({old[k].std():.5f})"
+        )
 
 
 if __name__ == "__main__":
