@@ -54,8 +54,9 @@ class Columns(Mapping[str, np.ndarray]):
 
     Each column is kept as dictionary codes (int32) into its distinct values, or, when nearly every
     value is distinct (ids, paths), as an Arrow string array; :meth:`subset` keeps a row index, not
-    copies. A 1M-row protocol with every optional column takes ~0.3 GB this way against ~1.2 GB of
-    str arrays (numpy stores 4 bytes per character, padded to the longest cell). Reading a column
+    copies. The 1M-row protocol of benchmarks/eval_e2e.py (all 19 columns) would take 1.2 GB as
+    str arrays (numpy stores 4 bytes per character, padded to the longest cell); kept this way a
+    whole ``rcb eval`` of it peaks under 0.9 GB. Reading a column
     costs a gather (a few ms per 1M rows for coded columns): cache it in a local when reused.
     """
 

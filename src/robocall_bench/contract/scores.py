@@ -97,7 +97,9 @@ def read_scores(
     one RcbError with counts and the first offenders: unreadable or empty file, malformed, over-long
     or non-UTF-8 lines, non-numeric or non-finite scores, duplicate, extra and missing ids.
 
-    The file is streamed: memory grows with ``len(sel)``, not with the file. Reading stops at the
+    The file is streamed: memory grows with ``len(sel)``, not with the file. (A file of at least
+    :data:`COMPACT_READ_BYTES` and at most 256 bytes per selected row is first read whole by Arrow,
+    :func:`_read_compact`; it returns only what this reader would, else the stream reads it.) Reading stops at the
     ``max_bad_lines``-th bad line (None: no limit) with an error showing the first few as
     ``file:line: reason``; a file of junk is not worth reading to its end.
     """
