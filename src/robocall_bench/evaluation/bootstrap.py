@@ -6,10 +6,17 @@ per class, whole clusters with replacement and then (``within=True``, the defaul
 replacement inside every drawn cluster: a two-stage bootstrap, which keeps an interval non-degenerate
 when a condition has a single cluster (e.g. one unseen TTS system).
 
-One primitive draws a replicate: :meth:`TrialResampler.draw`, a vector of per-trial multiplicities.
-Every system scored on those trials turns the same vector into its counts per distinct score
-(:meth:`ScoredTrials.grouped`), which is what makes the paired bootstrap of :mod:`.paired` paired.
-Each system's scores are sorted once, so a replicate costs O(n) (bincount) plus O(U) for the metrics.
+:func:`replicate_metrics` is the engine (``rcb eval``, the leaderboard, :mod:`.paired`,
+:mod:`.precision`): each system's scores are sorted once; blocks of replicates are drawn as class
+counts along that fixed order (cluster copies, then trial counts within them), and the metrics of a
+whole block come from cumulative counts at once (:func:`summarize_rows`). With several systems every
+replicate draws the very same trials for all of them, which is what makes the paired bootstrap
+paired. Its docstring says when it is exactly the reference scheme in distribution (always for the
+paired bootstrap) and which two approximations keep one system's replicate O(bins) at 1M trials.
+
+:func:`reference_replicate_metrics` is the previous one-replicate-at-a-time loop
+(:class:`TrialResampler`, :meth:`ScoredTrials.grouped`, :func:`.core.summarize`), kept for the tests
+(tests/test_bootstrap_fast.py) and benchmarks/bootstrap_speed.py, which compare the two.
 """
 
 from __future__ import annotations
