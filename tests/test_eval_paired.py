@@ -78,25 +78,33 @@ def test_each_side_alone_is_the_unpaired_bootstrap() -> None:
 
 
 def brute_force_diffs(sa, sb, y, c, n, seed, within, metric):
-    """Resample explicitly: per class, draw clusters, then trials in each drawn cluster; list the trials."""
+    """Resample explicitly with the engine's random stream (one block of ``n`` replicates): per class,
+    robocall first, the cluster draws of every replicate, then the trials in each drawn copy of a
+    cluster of 2+ trials (a one-trial cluster needs no draw); list the trials of each replicate."""
     rng = np.random.default_rng(seed)
+    idx: list[list[int]] = [[] for _ in range(n)]
+    for cls in (True, False):
+        members = np.flatnonzero(y == cls)
+        names = sorted(set(c[members]))
+        by_cluster = [members[c[members] == k] for k in names]
+        k = len(by_cluster)
+        counts = [np.bincount(row, minlength=k) for row in rng.integers(0, k, size=(n, k))]
+        if not within:
+            for r in range(n):
+                for j in range(k):
+                    idx[r].extend(list(by_cluster[j]) * counts[r][j])
+            continue
+        multi = [j for j in range(k) if len(by_cluster[j]) > 1]
+        u = iter(rng.random(sum(counts[r][j] * len(by_cluster[j]) for r in range(n) for j in multi)))
+        for r in range(n):
+            for j in multi:
+                m = len(by_cluster[j])
+                idx[r].extend(by_cluster[j][int(next(u) * m)] for _ in range(counts[r][j] * m))
+            for j in range(k):
+                if len(by_cluster[j]) == 1:
+                    idx[r].extend(list(by_cluster[j]) * counts[r][j])
     out = []
-    for _ in range(n):
-        idx: list[int] = []
-        for cls in (True, False):  # robocall first, as the sampler
-            members = np.flatnonzero(y == cls)
-            names = sorted(set(c[members]))
-            by_cluster = [members[c[members] == k] for k in names]
-            drawn = rng.integers(0, len(by_cluster), size=len(by_cluster))
-            if not within:
-                for k in drawn:
-                    idx.extend(by_cluster[k])
-                continue
-            u = iter(rng.random(sum(len(by_cluster[k]) for k in drawn)))
-            for k in drawn:
-                m = len(by_cluster[k])
-                idx.extend(by_cluster[k][int(next(u) * m)] for _ in range(m))
-        i = np.asarray(idx)
+    for i in map(np.asarray, idx):
         out.append(compute_metrics(sa[i], y[i])[metric] - compute_metrics(sb[i], y[i])[metric])
     return np.asarray(out)
 

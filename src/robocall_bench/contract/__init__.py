@@ -10,7 +10,11 @@ package imports nothing heavier than numpy.
 from __future__ import annotations
 
 from .protocol import (
+    Columns,
     Protocol,
+    column_codes,
+    column_eq,
+    column_isin,
     numeric_column,
     protocol_text,
     read_manifest,
@@ -65,9 +69,13 @@ __all__ = [
     "ROLE_LABEL",
     "SPLITS",
     "SPLIT_TRACKS",
+    "Columns",
     "Protocol",
     "ScoreFile",
     "bad_ids",
+    "column_codes",
+    "column_eq",
+    "column_isin",
     "early_key",
     "early_track",
     "is_early",

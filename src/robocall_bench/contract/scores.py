@@ -18,10 +18,13 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import RcbError
-from .protocol import Protocol
+from .protocol import Columns, Protocol
 from .vocab import BAD_CELL_CHARS
 
 SHOW = 5  # offenders listed per kind of problem
+# Score files at least this large are first tried by :func:`_read_compact` (Arrow, no Python object
+# per line); anything it does not accept is read line by line below, which words every error.
+COMPACT_READ_BYTES = 1 << 20
 MAX_BAD_LINES = 20  # default of max_bad_score_lines: stop reading after this many bad lines
 MAX_LINE_BYTES = 4096  # an id and a number: a longer line is junk, and is not held in memory
 HEADER = "utt_id\tscore"
@@ -94,7 +97,9 @@ def read_scores(
     one RcbError with counts and the first offenders: unreadable or empty file, malformed, over-long
     or non-UTF-8 lines, non-numeric or non-finite scores, duplicate, extra and missing ids.
 
-    The file is streamed: memory grows with ``len(sel)``, not with the file. Reading stops at the
+    The file is streamed: memory grows with ``len(sel)``, not with the file. (A file of at least
+    :data:`COMPACT_READ_BYTES` and at most 256 bytes per selected row is first read whole by Arrow,
+    :func:`_read_compact`; it returns only what this reader would, else the stream reads it.) Reading stops at the
     ``max_bad_lines``-th bad line (None: no limit) with an error showing the first few as
     ``file:line: reason``; a file of junk is not worth reading to its end.
     """
@@ -107,6 +112,12 @@ def read_scores(
         raise RcbError(
             f"{p}: {size} bytes exceeds the limit of {max_bytes} bytes; score only the protocol rows"
         )
+    # In memory at once only when the file is no bigger than its rows could be (the stream keeps
+    # memory proportional to the rows whatever the file holds).
+    if COMPACT_READ_BYTES <= size <= 256 * len(sel) + 4096:
+        fast = _read_compact(p, sel)
+        if fast is not None:
+            return fast
     ids = sel.cols["utt_id"]
     expected = {u: i for i, u in enumerate(ids.tolist())}
     vals = [0.0] * len(sel)
@@ -222,6 +233,69 @@ def read_scores(
             "Fix: score every protocol row of that selection exactly once with a finite number."
         )
     return ScoreFile(p, h.hexdigest(), np.asarray(vals, dtype=np.float64))
+
+
+def _read_compact(p: Path, sel: Protocol) -> ScoreFile | None:
+    """The :class:`ScoreFile` of a plain, valid score file, read by Arrow; None for anything the
+    line-by-line reader might read differently or refuse (then it reads the file and words the
+    error): non-ASCII or control bytes other than TAB and newline, CRs, lines over
+    :data:`MAX_LINE_BYTES`, a row without exactly two TAB-separated fields, spaces around a field, a
+    header other than ``utt_id<TAB>score``, a score Arrow cannot parse or that is not finite, and
+    empty, duplicate, extra or missing ids."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from pyarrow import csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    try:
+        data = p.read_bytes()
+    except OSError:
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if buf.size == 0 or buf.max() >= 0x80 or ((buf < 0x20) & (buf != 9) & (buf != 10)).any():
+        return None
+    nl = np.flatnonzero(buf == 10)
+    spans = np.diff(np.concatenate(([-1], nl, [buf.size])))  # line lengths + 1
+    if spans.max() - 1 > MAX_LINE_BYTES:
+        return None
+    first = data[: nl[0]] if nl.size else data
+    skip = 1 if first == HEADER.encode() else 0
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=["u", "s"], skip_rows=skip, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t", quote_char=False, escape_char=False, newlines_in_values=False,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"u": pa.string(), "s": pa.string()}, strings_can_be_null=False,
+            ),
+        )  # fmt: skip
+        uid, raw = table.column("u").combine_chunks(), table.column("s").combine_chunks()
+        if len(uid) != len(sel) or len(uid) == 0:
+            return None
+        for col in (uid, raw):
+            if pc.any(pc.or_(pc.starts_with(col, " "), pc.ends_with(col, " "))).as_py():
+                return None
+        if pc.any(pc.equal(pc.utf8_length(uid), 0)).as_py():
+            return None
+        vals = pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not np.isfinite(vals).all():
+        return None
+    want = sel.cols.arrow("utt_id") if isinstance(sel.cols, Columns) else pa.array(sel.cols["utt_id"])
+    pos = pc.index_in(uid, value_set=want)
+    if pos.null_count:
+        return None
+    pos = pos.to_numpy(zero_copy_only=False)
+    if not (np.bincount(pos, minlength=len(sel)) == 1).all():
+        return None
+    out = np.empty(len(sel), dtype=np.float64)
+    out[pos] = vals
+    return ScoreFile(p, hashlib.sha256(data).hexdigest(), out)
 
 
 def _extra_message(extra: _Tally, known: int, places: set[str], have_full: bool, where: str) -> str:

@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from ..contract import ROLE_LABEL, ROLES, Protocol, numeric_column, track_order
+from ..contract import ROLE_LABEL, ROLES, Protocol, column_codes, column_eq, numeric_column, track_order
 from ..errors import RcbError
 
 # Virtual columns derived from numeric ones.
@@ -121,9 +121,14 @@ def conditions(
         if col == "role":
             out += role_conditions(proto)
             continue
-        vals = column_values(proto, col, snr_edges, dur_edges)
-        for v in sorted(set(vals)):
-            sel = vals == v
+        if col in BUCKETED:
+            values, codes = np.unique(column_values(proto, col, snr_edges, dur_edges), return_inverse=True)
+        else:
+            if col not in proto.cols:
+                column_values(proto, col, snr_edges, dur_edges)  # raises the error naming the column
+            values, codes = column_codes(proto.cols, col)  # ascending, as sorted(set(values))
+        for k, v in enumerate(values.tolist()):
+            sel = codes.ravel() == k
             if sel.all():
                 continue  # the pooled condition, reported already
             has_r, has_h = bool((sel & robo).any()), bool((sel & ~robo).any())
@@ -150,16 +155,18 @@ def role_conditions(proto: Protocol) -> list[Condition]:
     (``tts``) when the rows hold one track, else ``<track>:<role>``. A role whose track has no live
     call is left out (no human trials to score it against).
     """
-    role, track, robo = proto.cols["role"], proto.cols["track"], proto.is_robocall
-    tracks = track_order(track.tolist())  # report order, whatever the row order
+    robo = proto.is_robocall
+    track_values, track_codes = column_codes(proto.cols, "track")
+    tracks = track_order(track_values.tolist())  # report order, whatever the row order
+    is_role = {r: column_eq(proto.cols, "role", r) for r in ROBOCALL_ROLES}
     out = []
     for t in tracks:
-        in_t = track == t
+        in_t = track_codes == track_values.tolist().index(t)
         live = in_t & ~robo
         if not live.any():
             continue
         for r in ROBOCALL_ROLES:
-            sel = in_t & (role == r)
+            sel = in_t & is_role[r]
             if sel.any():
                 value = r if len(tracks) == 1 else f"{t}:{r}"
                 out.append(Condition("role", value, sel | live, ROLE_PAIRING))
@@ -172,16 +179,21 @@ def cluster_ids(proto: Protocol, human_key: str, robocall_key: str) -> np.ndarra
     Keys may join columns with '+', e.g. ``system+family``.
     """
 
-    def join(key: str) -> np.ndarray:
+    def join(key: str, prefix: str) -> np.ndarray:
+        """(n,) ``prefix`` + the key's columns joined with '|', built from each column's distinct values."""
         parts = key.split("+")
         for c in parts:
             if c not in proto.cols:
                 raise RcbError(f"bootstrap cluster column {c!r} is not in {proto.path}")
-        out = proto.cols[parts[0]].astype(object)
+        values, codes = column_codes(proto.cols, parts[0])
+        names = values.astype(object)
         for c in parts[1:]:
-            out = out + "|" + proto.cols[c].astype(object)
-        return out
+            v2, c2 = column_codes(proto.cols, c)
+            pair, codes = np.unique(codes * v2.size + c2, return_inverse=True)
+            names = names[pair // v2.size] + "|" + v2.astype(object)[pair % v2.size]
+            codes = codes.ravel()
+        return (prefix + names).astype(str)[codes] if names.size else np.empty(codes.size, dtype=str)
 
     robo = proto.is_robocall
-    ids = np.where(robo, "r:" + join(robocall_key), "h:" + join(human_key))
+    ids = np.where(robo, join(robocall_key, "r:"), join(human_key, "h:"))
     return ids.astype(str)

@@ -100,17 +100,26 @@ def group(scores: np.ndarray, labels: np.ndarray) -> Grouped:
     # Sort each class by value, then merge the two sorted runs with a stable argsort (timsort
     # merges runs in linear time): several times faster at 10M trials than one indirect sort of
     # everything, because numpy's value sort is vectorised and its indirect quicksort is not.
-    sp, sn = np.sort(scores[labels]), np.sort(scores[~labels])
-    c = np.concatenate((sp, sn))
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=bool)
+    n_pos = int(np.count_nonzero(labels))
+    c = np.empty(scores.size, dtype=np.float64)  # robocall scores sorted, then human scores sorted
+    np.compress(labels, scores, out=c[:n_pos])  # compress: several times faster than a boolean mask
+    np.compress(~labels, scores, out=c[n_pos:])
+    c[:n_pos].sort()
+    c[n_pos:].sort()
     order = np.argsort(c, kind="stable")
     a = c[order]
     new = np.empty(a.size, dtype=bool)
     new[:1] = True
     np.not_equal(a[1:], a[:-1], out=new[1:])
+    is_pos = order < n_pos
+    if new.all():  # no ties (continuous scores): every trial is its own group
+        pos = is_pos.astype(np.float64)
+        return Grouped(a, pos, 1.0 - pos)
     starts = np.flatnonzero(new)
     u = a[starts]
     ends = np.append(starts[1:], a.size)
-    cum_pos = np.cumsum(order < sp.size)[ends - 1]  # robocalls with score <= u, per group
+    cum_pos = np.cumsum(is_pos)[ends - 1]  # robocalls with score <= u, per group
     pos = np.diff(cum_pos, prepend=0).astype(np.float64)
     neg = np.diff(ends, prepend=0).astype(np.float64) - pos
     return Grouped(u, pos, neg)
@@ -121,19 +130,36 @@ def operating_points(g: Grouped) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Point 0 flags everything (FPR 1, FNR 0); point U flags nothing (FPR 0, FNR 1).
     """
-    cpos = np.concatenate(([0.0], np.cumsum(g.pos)))
-    cneg = np.concatenate(([0.0], np.cumsum(g.neg)))
-    fnr = cpos / cpos[-1]
-    fpr = (cneg[-1] - cneg) / cneg[-1]
+    # In place (each (K,) array allocated once): at 1M trials fresh arrays cost as much as the arithmetic.
+    fnr = np.empty(g.u.size + 1)
+    fpr = np.empty(g.u.size + 1)
+    fnr[0] = fpr[0] = 0.0
+    np.cumsum(g.pos, out=fnr[1:])
+    np.cumsum(g.neg, out=fpr[1:])
+    n_pos, n_neg = fnr[-1], fpr[-1]
+    np.divide(fnr, n_pos, out=fnr)  # robocalls at or below the cut / robocalls
+    np.subtract(n_neg, fpr, out=fpr)
+    np.divide(fpr, n_neg, out=fpr)  # humans above the cut / humans
     thr = np.concatenate(([np.nextafter(g.u[0], -np.inf)], g.u))
     return fpr, fnr, thr
 
 
-def _eer_index(fpr: np.ndarray, fnr: np.ndarray) -> int:
+def eer_index(fpr: np.ndarray, fnr: np.ndarray) -> int:
+    """The EER operating point of ``fpr``/``fnr`` (K,) from :func:`operating_points`."""
     # ASVspoof scans operating points by increasing P_miss(bona fide) = FPR and takes the first
     # minimiser of |FPR - FNR|; our points run by decreasing FPR, so take the last one.
-    d = np.abs(fpr - fnr)[::-1]
-    return d.size - 1 - int(np.argmin(d))
+    d = np.subtract(fpr, fnr)
+    np.abs(d, out=d)
+    return d.size - 1 - int(np.argmin(d[::-1]))
+
+
+def min_dcf_index(fpr: np.ndarray, fnr: np.ndarray, cost: CostModel) -> tuple[int, float]:
+    """(operating point, normalised DCF there) minimising the DCF over ``fpr``/``fnr`` (K,)."""
+    a, b = cost.c_miss * (1.0 - cost.p_spoof), cost.c_fa * cost.p_spoof
+    dcf = np.multiply(fpr, a)
+    dcf += b * fnr  # a * fpr + b * fnr
+    kd = fpr.size - 1 - int(np.argmin(dcf[::-1]))  # first minimiser in ASVspoof's scan order
+    return kd, float(dcf[kd] / cost.normaliser)
 
 
 def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None = None) -> dict[str, float]:
@@ -144,10 +170,9 @@ def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None
     """
     n_pos, n_neg = float(g.pos.sum()), float(g.neg.sum())
     fpr, fnr, thr = operating_points(g)
-    k = _eer_index(fpr, fnr)
+    k = eer_index(fpr, fnr)
     a, b = cost.c_miss * (1.0 - cost.p_spoof), cost.c_fa * cost.p_spoof
-    dcf = a * fpr + b * fnr
-    kd = fpr.size - 1 - int(np.argmin(dcf[::-1]))  # first minimiser in ASVspoof's scan order
+    kd, min_dcf = min_dcf_index(fpr, fnr, cost)
     t_act = cost.act_threshold
     j = int(np.searchsorted(g.u, t_act, side="right"))  # groups 0..j-1 have score <= t_act
     act = (a * fpr[j] + b * fnr[j]) / cost.normaliser
@@ -157,7 +182,7 @@ def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None
     out = {
         "eer": float(0.5 * (fpr[k] + fnr[k])),
         "eer_threshold": float(thr[k]),
-        "min_dcf": float(dcf[kd] / cost.normaliser),
+        "min_dcf": min_dcf,
         "min_dcf_threshold": float(thr[kd]),
         "act_dcf": float(act),
         "cllr": cllr_grouped(g),
@@ -191,16 +216,38 @@ def _confusion(fpr: np.ndarray, fnr: np.ndarray, k: int, n_pos: float, n_neg: fl
 
 
 def softplus_pair(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(softplus(-u), softplus(u)), each (U,): per-score Cllr costs of a robocall and a human trial."""
-    return np.logaddexp(0.0, -u), np.logaddexp(0.0, u)
+    """(softplus(-u), softplus(u)), each (U,): per-score Cllr costs of a robocall and a human trial.
+
+    One exp/log1p pass for both: softplus(+-u) = max(+-u, 0) + log1p(exp(-|u|)), numpy's
+    logaddexp(0, +-u) by the same formula.
+    """
+    tail = np.abs(u)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)
+    np.log1p(tail, out=tail)
+    spp = np.maximum(u, 0.0)
+    spm = spp - u  # max(-u, 0), exactly
+    spm += tail
+    spp += tail
+    return spm, spp
 
 
 def cllr_grouped(g: Grouped) -> float:
     """Cllr in bits of scores taken as LLRs: (mean softplus(-s | robocall) + mean softplus(s | human)) / 2 ln 2."""
-    spm, spp = g.sp if g.sp is not None else softplus_pair(g.u)
-    t = float(np.dot(g.pos, spm)) / float(g.pos.sum())
-    n = float(np.dot(g.neg, spp)) / float(g.neg.sum())
-    return (t + n) / (2.0 * LOG2)
+    n_pos, n_neg = float(g.pos.sum()), float(g.neg.sum())
+    if g.sp is not None:
+        spm, spp = g.sp
+        return (float(np.dot(g.pos, spm)) / n_pos + float(np.dot(g.neg, spp)) / n_neg) / (2.0 * LOG2)
+    # softplus(-+u) = max(-+u, 0) + tail and max(-u, 0) = max(u, 0) - u: one exp/log1p pass, then dot
+    # products only (no per-score cost arrays); equal to the cached form up to float rounding.
+    tail = np.abs(g.u)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)
+    np.log1p(tail, out=tail)
+    relu = np.maximum(g.u, 0.0)
+    t = float(np.dot(g.pos, tail)) + float(np.dot(g.pos, relu)) - float(np.dot(g.pos, g.u))
+    n = float(np.dot(g.neg, tail)) + float(np.dot(g.neg, relu))
+    return (t / n_pos + n / n_neg) / (2.0 * LOG2)
 
 
 def min_cllr_grouped(g: Grouped) -> float:
