@@ -126,6 +126,14 @@ def test_baselines_recipes_are_pinned_release_experiments():
     names = set(_names("experiment"))
     ids = [str(r.entry_id) for r in cfg.recipes.values()]
     assert len(set(ids)) == len(ids) and set(cfg.baselines.models) <= set(cfg.recipes)
-    for r in cfg.recipes.values():
-        assert r.experiment in names and r.experiment.endswith("_release"), r.experiment
+    kinds = {str(r.get("kind") or "train") for r in cfg.recipes.values()}
+    assert kinds == {"train", "zero_shot", "fingerprint", "fusion"}
+    for name, r in cfg.recipes.items():
+        if str(r.get("kind") or "train") == "train":
+            assert r.experiment in names and r.experiment.endswith("_release"), r.experiment
+        elif r.kind == "zero_shot":
+            assert r.weights in ("AASIST.pth", "AASIST-L.pth")
+        elif r.kind == "fusion":  # fused recipes are trained ones
+            per_call = list(r.per_call) if not isinstance(r.per_call, str) else [r.per_call]
+            assert all(str(cfg.recipes[p].get("kind") or "train") == "train" for p in per_call), name
     assert cfg.baselines.preset == "release" and (config_dir() / "preset" / "release.yaml").is_file()
