@@ -84,9 +84,9 @@ def weights_file(d: DictConfig, recipe: DictConfig, name: str) -> Path:
     return f
 
 
-def _fingerprint_tracks(corpus: Path, out: Path, tracks: Sequence[str], console: Console) -> float:
-    """``out/<track>.tsv`` of the fingerprint for eval ``tracks`` and ``out/dev.tsv`` (dev and
-    dev-campaign pools, each its own set); returns the CPU real-time factor (wall / audio seconds)."""
+def _fingerprint_tracks(corpus: Path, out: Path, tracks: Sequence[str], console: Console, dev: bool) -> float:
+    """``out/<track>.tsv`` of the fingerprint for eval ``tracks`` and, with ``dev``, ``out/dev.tsv``
+    (dev and dev-campaign pools, each its own set); returns the CPU real-time factor (wall / audio s)."""
     from .fingerprint.cli import campaign
 
     proto = read_protocol(corpus)
@@ -95,6 +95,8 @@ def _fingerprint_tracks(corpus: Path, out: Path, tracks: Sequence[str], console:
         split, ptrack = track_selection(t)
         r = campaign(str(corpus), str(out / f"{t}.tsv"), None, split, ptrack, console=console)
         wall, audio = wall + r.wall_s, audio + r.audio_s
+    if not dev:
+        return wall / max(audio, 1e-9)
     dev_ids: list[str] = []
     dev_scores: list[float] = []
     for pool in sorted(set(proto.select("dev").cols["track"].tolist())):
@@ -140,8 +142,7 @@ def recipe_scores(d: DictConfig, recipes: DictConfig, name: str, corpus: Path, o
         z = _zero_shot(d, recipe, name, corpus, out, console)
         return RecipeScores(out, z, None, time.perf_counter() - t0)
     if kind == "fingerprint":
-        rtf = _fingerprint_tracks(corpus, out, score_tracks(corpus), console)
-        (out / "dev.tsv").unlink()  # only the fusion uses dev
+        rtf = _fingerprint_tracks(corpus, out, score_tracks(corpus), console, dev=False)  # only fusion fits on dev
         return RecipeScores(out, {"rtf": rtf}, None, time.perf_counter() - t0)
     return _fusion(d, recipes, name, corpus, out, console, t0)
 
@@ -162,7 +163,7 @@ def _fusion(d: DictConfig, recipes: DictConfig, name: str, corpus: Path, out: Pa
     if r.get("fingerprint", True):
         fp = out / ".fingerprint"
         fp.mkdir(exist_ok=True)
-        rtf = _fingerprint_tracks(corpus, fp, score_tracks(corpus), console)
+        rtf = _fingerprint_tracks(corpus, fp, score_tracks(corpus), console, dev=True)
         cols.append(fp)
     proto = read_protocol(corpus)
     dev = proto.select("dev")
