@@ -158,7 +158,7 @@ def train_recipe(d: DictConfig, recipes: DictConfig, name: str, corpus: Path, co
     title = str(recipes[name].get("title") or experiment)
     if (run_dir / "metrics.json").is_file() and (run_dir / "README.md").is_file():
         if d.reuse:
-            console.print(f"reusing the finished run {run_dir} (demo.reuse=false retrains)", highlight=False)
+            console.print(f"reusing the finished run {run_dir} (demo.reuse=false or baselines.reuse=false retrains)", highlight=False)
             timing = run_dir / "demo_seconds.txt"  # what the run took when it was trained
             secs = float(timing.read_text()) if timing.is_file() else 0.0
             return DemoRun(name, run_dir, entry_id, title, secs, True)

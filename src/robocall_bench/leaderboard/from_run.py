@@ -300,7 +300,9 @@ def _entry_yaml(eid: str, run: Path, cfg: dict, summary: dict, model_cfg: dict, 
     sha = (_read_json(run / "metrics" / MAIN_TRACK / "metrics.json").get("provenance") or {}).get("git_sha")
     target = str(model_cfg.get("_target_", "?")).rsplit(".", 1)[-1]
     dev = summary.get("tracks", {}).get("dev", {}).get("eer", {}).get("value")
-    what = f"{target} trained with `rcb train` ({cfg.get('name')}, seed {cfg.get('seed')}"
+    init = model_cfg.get("pretrained")
+    how = f"fine-tuned from {Path(str(init)).name}" if init else "trained"  # published weights: say so
+    what = f"{target} {how} with `rcb train` ({cfg.get('name')}, seed {cfg.get('seed')}"
     what += f"; dev EER {100 * dev:.2f}%)" if dev is not None else ")"
     m, c = proto.manifest, {"name": proto.manifest["name"], "version": proto.manifest["version"]}
     return {
