@@ -82,3 +82,33 @@ def test_out_in_a_read_only_folder_is_refused(ckpt, calls, tmp_path):
             score(str(ckpt), str(calls), str(target / "s.tsv"))
     finally:
         ro.chmod(0o700)
+
+
+def test_length_batches_respect_items_and_padded_seconds():
+    from robocall_bench.inference.scoring import MAX_BATCH_SECONDS, length_batches
+
+    sr = 100
+    lengths = [5 * sr, 30 * sr, 2 * sr, 6 * sr, 29 * sr, 3 * sr, 7 * sr]
+    for cap, size in ((MAX_BATCH_SECONDS, 16), (24.0, 16), (12.0, 2), (1.0, 16)):
+        groups = length_batches(lengths, size, sr, cap)
+        assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+        for g in groups:
+            longest = max(lengths[i] for i in g)
+            assert len(g) <= size and (len(g) == 1 or len(g) * longest <= cap * sr), (cap, g)
+    assert length_batches(lengths, 16, sr, 24.0) == [[2, 5, 0, 3], [6], [4], [1]]
+
+
+def test_max_batch_seconds_changes_batching_not_scores(ckpt, tmp_path):
+    d = tmp_path / "calls"
+    d.mkdir()
+    for k, sec in enumerate((1.5, 2.0, 3.5, 6.0, 9.0)):
+        sf.write(d / f"c{k}.wav", voice(SR, sec, k), SR)
+    outs = {}
+    for cap in (None, 2.0):
+        out = tmp_path / f"s{cap}.tsv"
+        score(str(ckpt), str(d), str(out), max_batch_s=cap)
+        outs[cap] = dict(line.split("\t") for line in out.read_text().splitlines()[1:])
+    assert outs[None].keys() == outs[2.0].keys() and len(outs[None]) == 5
+    assert all(abs(float(outs[None][k]) - float(outs[2.0][k])) < 1e-4 for k in outs[None])
+    with pytest.raises(RcbError, match="max_batch_seconds=0.*positive"):
+        score(str(ckpt), str(d), str(tmp_path / "z.tsv"), max_batch_s=0)

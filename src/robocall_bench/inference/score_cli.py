@@ -60,17 +60,21 @@ def score(
     allow_rate_mismatch: bool = False,
     console: Console | None = None,
     long: LongAudio | Mapping[str, Any] | None = None,
+    max_batch_s: float | None = None,
 ) -> ScoreRun:
     """Score every input with the run/checkpoint ``ckpt``; unreadable inputs go to ``<out>.errors.tsv``.
 
     Arguments, ``out``, inputs and the checkpoint are all checked before any audio is read.
-    ``long``: windowed scoring of long calls (``LongAudio`` or its keys; None: the defaults).
+    ``long``: windowed scoring of long calls (``LongAudio`` or its keys; None: the defaults);
+    ``max_batch_s``: seconds of padded audio per batch (None: ``MAX_BATCH_SECONDS``).
     """
     console = console or _OUT
     if window is not None and float(window) <= 0:
         raise RcbError(f"window={window}: give a positive number of seconds, or leave it out for whole files")
     if int(batch_size) < 1:
         raise RcbError(f"batch_size={batch_size}: must be >= 1")
+    if max_batch_s is not None and not float(max_batch_s) > 0:
+        raise RcbError(f"max_batch_seconds={max_batch_s}: give a positive number of seconds (default 320)")
     long = long if isinstance(long, LongAudio) else LongAudio.from_dict(long)
     out_p = Path(out).expanduser()
     check_outputs(out_p)
@@ -101,7 +105,8 @@ def score(
     with Progress(*cols, console=console, transient=True) as progress:
         task = progress.add_task("score", total=len(inp.paths))
         res = score_paths(scorer, inp.paths, None if window is None else float(window), int(batch_size),
-                          int(num_workers), max_seconds, lambda n: progress.advance(task, n), long)  # fmt: skip
+                          int(num_workers), max_seconds, lambda n: progress.advance(task, n), long,
+                          None if max_batch_s is None else float(max_batch_s))  # fmt: skip
     ok = [k for k in range(len(inp.ids)) if k not in res.errors]
     lines = ["utt_id\tscore", *(f"{inp.ids[k]}\t{float(res.scores[k])!r}" for k in ok)]
     atomic_write_text(out_p, "\n".join(lines) + "\n")
@@ -155,5 +160,6 @@ def main(argv: Sequence[str]) -> int:
     opt = lambda v: None if v in (None, "", "null") else v  # noqa: E731
     score(str(c.ckpt), str(c.input), str(c.out), opt(c.window), int(c.batch_size), int(c.num_workers),
           str(c.device), str(c.which), opt(c.split), opt(c.track), opt(c.max_seconds),
-          bool(c.allow_rate_mismatch), long=LongAudio.from_dict(c.get("long")))  # fmt: skip
+          bool(c.allow_rate_mismatch), long=LongAudio.from_dict(c.get("long")),
+          max_batch_s=opt(c.get("max_batch_seconds")))  # fmt: skip
     return 0

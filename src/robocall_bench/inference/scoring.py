@@ -32,7 +32,11 @@ from .preprocess import Preprocess, first_samples_tiled
 
 # Descriptive model-config keys that are not constructor arguments.
 META_KEYS = ("name", "description")
-# A scoring batch of whole files holds at most this many seconds of padded audio.
+# A scoring batch of whole files holds at most this many seconds of padded audio (the default of
+# `score.max_batch_seconds`). On a CPU smaller batches are faster: at 24 s the LCNN and the tiny wav2vec 2.0
+# score the mini corpus 1.7-1.8x faster than at 320 s (large activations stop fitting in cache and are
+# page-faulted in afresh every batch), but batch composition moves LCNN scores by up to 3e-4 (float
+# rounding), so the default stays at the value every committed entry was scored with.
 MAX_BATCH_SECONDS = 320.0
 # Suffix of the embedded file of a fitted model (it names a temp file: no path parts).
 _SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.")
@@ -112,25 +116,29 @@ class Scorer:
             out = self.model.score_batch(wave, lengths)
         return np.asarray(out.detach().cpu() if torch.is_tensor(out) else out, dtype=np.float64).reshape(-1)
 
-    def score(self, waves: Sequence[np.ndarray], batch_size: int = 16) -> np.ndarray:
-        """List of (T_i,) float32 arrays -> (n,) scores, batched by similar length."""
+    def score(self, waves: Sequence[np.ndarray], batch_size: int = 16,
+              max_batch_s: float = MAX_BATCH_SECONDS) -> np.ndarray:  # fmt: skip
+        """List of (T_i,) float32 arrays -> (n,) scores, batched by similar length (<= ``batch_size``
+        items and <= ``max_batch_s`` seconds of padded audio per batch)."""
         if self.fixed_samples:
             waves = [first_samples_tiled(w, self.fixed_samples) for w in waves]
         out = np.empty(len(waves), dtype=np.float64)
-        for idx in length_batches([w.size for w in waves], batch_size, self.pre.sample_rate):
+        for idx in length_batches([w.size for w in waves], batch_size, self.pre.sample_rate, max_batch_s):
             wave, lengths = pad_batch([waves[i] for i in idx])
             out[idx] = self.score_padded(wave, lengths)
         return out
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, sr: int) -> list[list[int]]:
-    """Indices grouped by sorted length; each group <= batch_size items and <= MAX_BATCH_SECONDS padded."""
+def length_batches(lengths: Sequence[int], batch_size: int, sr: int,
+                   max_batch_s: float = MAX_BATCH_SECONDS) -> list[list[int]]:  # fmt: skip
+    """Indices grouped by sorted length; each group <= batch_size items and <= max_batch_s seconds padded
+    (a single longer item is a group of its own)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     groups: list[list[int]] = []
     cur: list[int] = []
     for i in order:
         longest = max(lengths[i], 1)
-        if cur and (len(cur) >= batch_size or (len(cur) + 1) * longest > MAX_BATCH_SECONDS * sr):
+        if cur and (len(cur) >= batch_size or (len(cur) + 1) * longest > max_batch_s * sr):
             groups.append(cur)
             cur = []
         cur.append(i)
@@ -308,9 +316,11 @@ def score_paths(
     max_s: float | None = None,
     progress: Callable[[int], None] | None = None,
     long: LongAudio | None = None,
+    max_batch_s: float | None = None,
 ) -> ScoreResult:
     """Score audio files (any rate/channels); unreadable files become entries of ``errors``.
 
+    ``max_batch_s``: seconds of padded audio per model call (None: ``MAX_BATCH_SECONDS``).
     ``long``: windowed scoring of files longer than ``long.max_s`` (default ``LongAudio()``: 60 s);
     ``LongAudio(max_s=None)`` reads every file whole, as before windows existed (memory grows with it).
     """
@@ -341,7 +351,7 @@ def score_paths(
         audio_s += sum(sec for *_, sec in items)
         if ok:
             idx, waves = zip(*ok, strict=True)
-            s = scorer.score(list(waves), batch_size)
+            s = scorer.score(list(waves), batch_size, MAX_BATCH_SECONDS if max_batch_s is None else max_batch_s)
             bad = ~np.isfinite(s)
             for k in np.flatnonzero(bad):
                 errors[idx[k]] = "model returned a non-finite score"

@@ -34,8 +34,10 @@ class RunCheckpoints(pl.Callback):
         batch_size: int = 16,
         window: float | None = None,
         max_s: float | None = None,
+        max_batch_s: float | None = None,
     ) -> None:
         self.dir = Path(ckpt_dir)
+        self.max_batch_s = max_batch_s  # seconds of padded audio per scoring batch (None: the default)
         self.dev_paths, self.dev_labels, self.pre = dev_paths, np.asarray(dev_labels, dtype=bool), pre
         self.eval_every, self.ckpt_every = max(1, int(eval_every)), max(1, int(ckpt_every))
         self.batch_size, self.window, self.max_s = int(batch_size), window, max_s
@@ -90,7 +92,8 @@ class RunCheckpoints(pl.Callback):
         pl_module.eval()
         try:
             scorer = Scorer(pl_module.model, "torch", self.pre, {}, self.dir, pl_module.device)
-            res = score_paths(scorer, self.dev_paths, self.window, self.batch_size, max_s=self.max_s)
+            res = score_paths(scorer, self.dev_paths, self.window, self.batch_size, max_s=self.max_s,
+                              max_batch_s=self.max_batch_s)
         finally:
             pl_module.train(was_training)
         s = res.scores

@@ -86,6 +86,12 @@ def total_steps(cfg: DictConfig, train: list[Item], world: int = 1) -> int:
                             cfg.data.balance == "sampler")  # fmt: skip
 
 
+def max_batch_seconds(cfg: DictConfig) -> float | None:
+    """``score.max_batch_seconds`` (padded seconds per scoring batch, dev scoring included), or None."""
+    v = (cfg.get("score") or {}).get("max_batch_seconds")
+    return None if v is None else float(v)
+
+
 def resume_path(cfg: DictConfig, ckpt_dir: Path) -> Path | None:
     """The checkpoint to continue from (``resume=auto|false|PATH``), or None."""
     r = cfg.get("resume", "auto")
@@ -193,7 +199,7 @@ def fit(
     accum = int(t.get("accumulate_grad_batches", 1))
     run_ckpt = RunCheckpoints(ckpt_dir, [i.path for i in dev], [i.label for i in dev], pre,
                               int(t.eval_every_n_steps), int(t.ckpt_every_n_steps), int(d.eval_batch_size),
-                              d.get("eval_window_s"), d.get("eval_max_s"))  # fmt: skip
+                              d.get("eval_window_s"), d.get("eval_max_s"), max_batch_seconds(cfg))  # fmt: skip
     meter = Throughput(run_ckpt)
     trainer.callbacks[0:0] = [meter, run_ckpt]  # meter first: its step time ends before dev scoring
     counts = [sum(i.label == c for i in train) for c in (0, 1)]

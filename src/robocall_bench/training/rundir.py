@@ -37,8 +37,10 @@ def score_set(scorer: Scorer, items: list[Item], window: float | None, cfg: Dict
     """
     task = progress.add_task(label, total=len(items))
     s = cfg.score
+    mb = s.get("max_batch_seconds")
     res = score_paths(scorer, [i.path for i in items], window, int(s.batch_size), int(s.num_workers),
-                      s.get("max_seconds"), lambda n: progress.advance(task, n))  # fmt: skip
+                      s.get("max_seconds"), lambda n: progress.advance(task, n),
+                      max_batch_s=None if mb is None else float(mb))  # fmt: skip
     if res.errors:
         k, msg = next(iter(res.errors.items()))
         raise RcbError(f"{len(res.errors)} corpus file(s) could not be scored, e.g. {items[k].path}: {msg}; "
