@@ -252,3 +252,21 @@ def test_wav2vec2_group_norm_backbone_is_padding_invariant():
         torch.testing.assert_close(
             model(wave, lengths)[:1], model(wave[:1, :7000], lengths[:1]), atol=1e-5, rtol=1e-5
         )
+
+
+def test_mfm_gradient_is_bit_identical_to_torch_maximum():
+    """The LCNN's max-feature-map backward (models/lfcc_lcnn.py) repeats maximum's, ties included."""
+    from robocall_bench.models.lfcc_lcnn import _MaxFeatureMap
+
+    torch.manual_seed(0)
+    y = torch.randn(3, 8, 6, 20)
+    y[:, 4:, 0, :5] = y[:, :4, 0, :5]  # equal pairs: maximum gives each half dy / 2
+    y[:, :4, 1, :3], y[:, 4:, 1, :3] = -0.0, 0.0  # signed zeros compare equal
+    g = torch.randn(3, 4, 6, 20)
+    ref, ours = y.clone().requires_grad_(), y.clone().requires_grad_()
+    out_ref = torch.maximum(*ref.chunk(2, dim=1))
+    out_ref.backward(g)
+    out = _MaxFeatureMap.apply(ours)
+    out.backward(g)
+    assert torch.equal(out, out_ref) and torch.equal(ours.grad, ref.grad)
+    assert (ours.grad[:, :4, 0, :5] == g[:, :, 0, :5] / 2).all()
