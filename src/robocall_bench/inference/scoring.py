@@ -34,9 +34,9 @@ from .preprocess import Preprocess, first_samples_tiled
 META_KEYS = ("name", "description")
 # A scoring batch of whole files holds at most this many seconds of padded audio (the default of
 # `score.max_batch_seconds`). On a CPU smaller batches are faster: at 24 s the LCNN and the tiny wav2vec 2.0
-# score the mini corpus 1.7-1.8x faster than at 320 s (large activations stop fitting in cache and are
-# page-faulted in afresh every batch), but batch composition moves LCNN scores by up to 3e-4 (float
-# rounding), so the default stays at the value every committed entry was scored with.
+# score the mini corpus 1.7-1.8x faster than at 320 s (16 long calls make LCNN activations of ~0.7 GB a
+# layer, far beyond any cache), but batch composition moves LCNN scores by up to 3e-4 (float rounding),
+# so the default stays at the value every committed entry was scored with.
 MAX_BATCH_SECONDS = 320.0
 # Suffix of the embedded file of a fitted model (it names a temp file: no path parts).
 _SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.")
