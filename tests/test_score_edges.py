@@ -110,5 +110,7 @@ def test_max_batch_seconds_changes_batching_not_scores(ckpt, tmp_path):
         outs[cap] = dict(line.split("\t") for line in out.read_text().splitlines()[1:])
     assert outs[None].keys() == outs[2.0].keys() and len(outs[None]) == 5
     assert all(abs(float(outs[None][k]) - float(outs[2.0][k])) < 1e-4 for k in outs[None])
-    with pytest.raises(RcbError, match="max_batch_seconds=0.*positive"):
-        score(str(ckpt), str(d), str(tmp_path / "z.tsv"), max_batch_s=0)
+    for bad in (0, -3, "abc", float("nan")):
+        with pytest.raises(RcbError, match=r"max_batch_seconds=.*positive number of seconds"):
+            score(str(ckpt), str(d), str(tmp_path / "z.tsv"), max_batch_s=bad)
+    assert not (tmp_path / "z.tsv").exists()

@@ -126,6 +126,14 @@ def test_missing_corpus_and_missing_model_are_clear_errors(corpus, tmp_path):
         train(cfg, tmp_path / "r2")
 
 
+@pytest.mark.parametrize("bad", ["0", "-1", "abc"])
+def test_a_bad_max_batch_seconds_fails_before_training(corpus, tmp_path, bad):
+    cfg = train_cfg(corpus, tmp_path, f"score.max_batch_seconds={bad}")
+    with pytest.raises(RcbError, match=r"score\.max_batch_seconds=.*positive number of seconds"):
+        train(cfg, tmp_path)
+    assert not (tmp_path / "checkpoints" / "last.ckpt").exists()
+
+
 def test_atomic_save_survives_a_crash_mid_write(tmp_path, monkeypatch):
     p = tmp_path / "last.ckpt"
     atomic_torch_save({"step": 1}, p)

@@ -27,7 +27,7 @@ from ..errors import RcbError
 from ..outpaths import check_outputs, errors_path
 from .inputs import find_inputs
 from .longaudio import LongAudio
-from .scoring import ScoreResult, load_scorer, score_paths
+from .scoring import ScoreResult, check_max_batch_s, load_scorer, score_paths
 
 _OUT = Console()
 _ERR = Console(stderr=True)
@@ -73,8 +73,7 @@ def score(
         raise RcbError(f"window={window}: give a positive number of seconds, or leave it out for whole files")
     if int(batch_size) < 1:
         raise RcbError(f"batch_size={batch_size}: must be >= 1")
-    if max_batch_s is not None and not float(max_batch_s) > 0:
-        raise RcbError(f"max_batch_seconds={max_batch_s}: give a positive number of seconds (default 320)")
+    max_batch_s = check_max_batch_s(max_batch_s)
     long = long if isinstance(long, LongAudio) else LongAudio.from_dict(long)
     out_p = Path(out).expanduser()
     check_outputs(out_p)
@@ -106,7 +105,7 @@ def score(
         task = progress.add_task("score", total=len(inp.paths))
         res = score_paths(scorer, inp.paths, None if window is None else float(window), int(batch_size),
                           int(num_workers), max_seconds, lambda n: progress.advance(task, n), long,
-                          None if max_batch_s is None else float(max_batch_s))  # fmt: skip
+                          max_batch_s)  # fmt: skip
     ok = [k for k in range(len(inp.ids)) if k not in res.errors]
     lines = ["utt_id\tscore", *(f"{inp.ids[k]}\t{float(res.scores[k])!r}" for k in ok)]
     atomic_write_text(out_p, "\n".join(lines) + "\n")

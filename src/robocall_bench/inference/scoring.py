@@ -11,6 +11,7 @@ level-normalised (see models/aasist_weights.py).
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -127,6 +128,20 @@ class Scorer:
             wave, lengths = pad_batch([waves[i] for i in idx])
             out[idx] = self.score_padded(wave, lengths)
         return out
+
+
+def check_max_batch_s(value: Any, key: str = "max_batch_seconds") -> float | None:
+    """``value`` as positive finite seconds (None stays None: the default); RcbError naming ``key`` otherwise."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (math.isfinite(v) and v > 0):
+        raise RcbError(f"{key}={value}: give a positive number of seconds of padded audio per scoring batch "
+                       f"(default {MAX_BATCH_SECONDS:g}; 24 is fastest on a CPU)")  # fmt: skip
+    return v
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, sr: int,

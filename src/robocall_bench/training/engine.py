@@ -23,7 +23,7 @@ from .. import __version__
 from ..errors import RcbError
 from ..inference.checkpoint import AtomicCheckpointIO, check_same_model, read_checkpoint
 from ..inference.preprocess import Preprocess
-from ..inference.scoring import build_model, is_torch_model
+from ..inference.scoring import build_model, check_max_batch_s, is_torch_model
 from .callbacks import RunCheckpoints, Throughput
 from .data import Corpus, Item
 from .datamodule import RcbDataModule, steps_for_epochs
@@ -88,8 +88,7 @@ def total_steps(cfg: DictConfig, train: list[Item], world: int = 1) -> int:
 
 def max_batch_seconds(cfg: DictConfig) -> float | None:
     """``score.max_batch_seconds`` (padded seconds per scoring batch, dev scoring included), or None."""
-    v = (cfg.get("score") or {}).get("max_batch_seconds")
-    return None if v is None else float(v)
+    return check_max_batch_s((cfg.get("score") or {}).get("max_batch_seconds"), "score.max_batch_seconds")
 
 
 def resume_path(cfg: DictConfig, ckpt_dir: Path) -> Path | None:
@@ -152,6 +151,7 @@ def fit(
     if cfg.get("model") is None:
         raise RcbError("no model configured: pass experiment=NAME (see configs/experiment/) or model=NAME")
     quiet_lightning()
+    max_batch_seconds(cfg)  # a bad value fails now, not after training
     ckpt_dir = run_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     pre = Preprocess.from_dict(plain(cfg.data.preprocess))
