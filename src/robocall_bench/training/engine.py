@@ -151,7 +151,7 @@ def fit(
     if cfg.get("model") is None:
         raise RcbError("no model configured: pass experiment=NAME (see configs/experiment/) or model=NAME")
     quiet_lightning()
-    max_batch_seconds(cfg)  # a bad value fails now, not after training
+    max_batch_s = max_batch_seconds(cfg)  # a bad value fails now, not after training
     ckpt_dir = run_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     pre = Preprocess.from_dict(plain(cfg.data.preprocess))
@@ -199,7 +199,7 @@ def fit(
     accum = int(t.get("accumulate_grad_batches", 1))
     run_ckpt = RunCheckpoints(ckpt_dir, [i.path for i in dev], [i.label for i in dev], pre,
                               int(t.eval_every_n_steps), int(t.ckpt_every_n_steps), int(d.eval_batch_size),
-                              d.get("eval_window_s"), d.get("eval_max_s"), max_batch_seconds(cfg))  # fmt: skip
+                              d.get("eval_window_s"), d.get("eval_max_s"), max_batch_s)  # fmt: skip
     meter = Throughput(run_ckpt)
     trainer.callbacks[0:0] = [meter, run_ckpt]  # meter first: its step time ends before dev scoring
     counts = [sum(i.label == c for i in train) for c in (0, 1)]

@@ -25,8 +25,9 @@ from ..errors import RcbError
 from ..evaluation.bootstrap import BootstrapConfig
 from ..evaluation.report import write_outputs
 from ..evaluation.run import HEADLINE, EvalSpec, evaluate
-from ..inference.scoring import Scorer, check_max_batch_s, score_paths
+from ..inference.scoring import Scorer, score_paths
 from .data import Corpus, Item
+from .engine import max_batch_seconds
 
 
 def score_set(scorer: Scorer, items: list[Item], window: float | None, cfg: DictConfig, progress: Progress,
@@ -37,9 +38,9 @@ def score_set(scorer: Scorer, items: list[Item], window: float | None, cfg: Dict
     """
     task = progress.add_task(label, total=len(items))
     s = cfg.score
-    mb = check_max_batch_s(s.get("max_batch_seconds"), "score.max_batch_seconds")
     res = score_paths(scorer, [i.path for i in items], window, int(s.batch_size), int(s.num_workers),
-                      s.get("max_seconds"), lambda n: progress.advance(task, n), max_batch_s=mb)  # fmt: skip
+                      s.get("max_seconds"), lambda n: progress.advance(task, n),
+                      max_batch_s=max_batch_seconds(cfg))  # fmt: skip
     if res.errors:
         k, msg = next(iter(res.errors.items()))
         raise RcbError(f"{len(res.errors)} corpus file(s) could not be scored, e.g. {items[k].path}: {msg}; "
