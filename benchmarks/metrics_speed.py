@@ -29,7 +29,7 @@ from robocall_bench.evaluation.core import (
     eer_index,
     group,
     min_dcf_index,
-    operating_points,
+    rates,
 )
 
 COST = CostModel()
@@ -37,8 +37,8 @@ COST = CostModel()
 
 def headline(s: np.ndarray, y: np.ndarray, cost: CostModel = COST) -> tuple[float, float, float]:
     """EER, minDCF, Cllr with the suite's core (tie-exact, O(n log n)): the steps of ``summarize``."""
-    g = group(s, y)
-    fpr, fnr, _ = operating_points(g)
+    g = group(s, y, cllr=True)  # as compute_metrics
+    fpr, fnr = rates(g)
     k = eer_index(fpr, fnr)
     eer = 0.5 * (fpr[k] + fnr[k])
     _, min_dcf = min_dcf_index(fpr, fnr, cost)

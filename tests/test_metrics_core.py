@@ -246,3 +246,59 @@ def test_property_invariants(pairs) -> None:
     p = compute_metrics(s[perm], y[perm])
     for k, v in m.items():
         assert p[k] == pytest.approx(v, abs=TOL), k
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=40),
+)
+def test_eer_bisection_equals_the_scan(counts) -> None:
+    """eer_index (bisection) picks the very point of the full scan, with ties in |FPR - FNR| and
+    zero-count groups (bootstrap replicates) whose runs of equal FPR - FNR make plateaus."""
+    from robocall_bench.evaluation.core import Grouped, _eer_index_scan, eer_index
+
+    pos = np.array([c[0] for c in counts], dtype=float)
+    neg = np.array([c[1] for c in counts], dtype=float)
+    if pos.sum() == 0 or neg.sum() == 0:
+        pos[0] += 1
+        neg[-1] += 1
+    g = Grouped(np.arange(pos.size, dtype=float), pos, neg)
+    fpr, fnr, _ = operating_points(g)
+    assert eer_index(fpr, fnr) == _eer_index_scan(fpr, fnr)
+
+
+def test_parallel_group_equals_serial(monkeypatch) -> None:
+    """Above PARALLEL_MIN the class sorts and cumulative sums run in two threads: same bits."""
+    from robocall_bench.evaluation import core
+
+    rng = np.random.default_rng(3)
+    y = rng.random(5000) < 0.4
+    s = np.round(rng.normal(size=5000) + y, 2)  # ties
+    monkeypatch.setattr(core, "PARALLEL_MIN", 10**9)
+    serial = core.compute_metrics(s, y)
+    gs = core.group(s, y)
+    ops_s = core.operating_points(gs)
+    monkeypatch.setattr(core, "PARALLEL_MIN", 1)
+    assert core.compute_metrics(s, y) == serial
+    gp = core.group(s, y)
+    for a, b in zip((gs.u, gs.pos, gs.neg), (gp.u, gp.pos, gp.neg), strict=True):
+        assert np.array_equal(a, b)
+    for a, b in zip(ops_s, core.operating_points(gp), strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_cllr_from_trial_sums_equals_grouped_form() -> None:
+    """group(cllr=True) sums softplus over the trials while it merges; the grouped form (bootstrap
+    replicates) must give the same Cllr, with ties and across several blocks."""
+    from robocall_bench.evaluation import core
+
+    rng = np.random.default_rng(5)
+    n = 3 * core.BLOCK + 17
+    y = rng.random(n) < 0.3
+    s = np.round(3 * rng.normal(size=n) + 2 * y, 3)
+    g = core.group(s, y, cllr=True)
+    assert g.cllr_sums is not None
+    plain = core.Grouped(g.u, g.pos, g.neg)
+    assert abs(core.cllr_grouped(g) - core.cllr_grouped(plain)) < 1e-12
+    ref = (np.mean(np.logaddexp(0, -s[y])) + np.mean(np.logaddexp(0, s[~y]))) / (2 * np.log(2))
+    assert abs(core.cllr_grouped(g) - ref) < 1e-12

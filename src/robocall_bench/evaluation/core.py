@@ -21,12 +21,46 @@ minCllr 1; a single class present is an error (every metric needs both classes).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import isotonic_regression
 
 LOG2 = float(np.log(2.0))
+# Above this many values two independent numpy passes run in two threads (numpy releases the GIL
+# in sorts and ufunc loops); below it a thread start costs more than it saves.
+PARALLEL_MIN = 1 << 17
+
+
+def _both(f: Callable[[], Any], g: Callable[[], Any], n: int) -> tuple[Any, Any]:
+    """(f(), g()), with f in a second thread when ``n`` >= PARALLEL_MIN.
+
+    A short-lived thread rather than a pool: a module-level pool would be inherited broken by
+    forked data-loader workers. Each call computes the same values either way (no split reductions).
+    """
+    if n < PARALLEL_MIN:
+        return f(), g()
+    out: list[Any] = []
+    err: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            out.append(f())
+        except BaseException as e:  # re-raised in the caller's thread
+            err.append(e)
+
+    th = threading.Thread(target=run)
+    th.start()
+    try:
+        b = g()
+    finally:
+        th.join()
+    if err:
+        raise err[0]
+    return out[0], b
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,34 @@ class Grouped:
     neg: np.ndarray
     # softplus(-u), softplus(u) (U,): cached by the bootstrap, which reuses ``u`` for every replicate.
     sp: tuple[np.ndarray, np.ndarray] | None = None
+    # (sum of softplus(-s) over robocall trials, sum of softplus(s) over human trials): the Cllr
+    # numerators, computed by ``group(..., cllr=True)`` from the trials while it merges the classes.
+    cllr_sums: tuple[float, float] | None = None
+
+
+# Passes over (K,) curves run in blocks that fit in L2 with per-thread scratch: at 1M trials each
+# fresh 8 MB temporary costs ~1-2 ms of page faults, more than the arithmetic on it.
+BLOCK = 1 << 16
+
+
+def _map_blocks(fn: Callable[[int, int, np.ndarray], Any], n: int) -> list[Any]:
+    """[fn(lo, hi, scratch) for each block [lo, hi) of range(n)], in block order.
+
+    ``scratch`` is a (2, BLOCK) float64 buffer private to the calling thread; the first half of the
+    blocks runs in a second thread when ``n`` is large. Results come back in block order, so a
+    caller's reduction over them is the same whichever thread finished first.
+    """
+    spans = [(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
+    res: list[Any] = [None] * len(spans)
+
+    def work(idx: range) -> None:
+        scratch = np.empty((2, min(BLOCK, n)))
+        for j in idx:
+            res[j] = fn(*spans[j], scratch)
+
+    h = len(spans) // 2
+    _both(lambda: work(range(h)), lambda: work(range(h, len(spans))), n)
+    return res
 
 
 def check_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,34 +157,87 @@ def group_index(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s[new], inv
 
 
-def group(scores: np.ndarray, labels: np.ndarray) -> Grouped:
-    """Collapse ``scores`` (n,) with boolean ``labels`` (n,) into per-distinct-score class counts."""
+def _softplus_tail_block(xb: np.ndarray, sign: float, buf: np.ndarray) -> float:
+    """sum(softplus(sign * xb)) of one block ``xb`` (m,), m <= BLOCK, using ``buf`` (2, BLOCK)."""
+    tail, relu = buf[0, : xb.size], buf[1, : xb.size]
+    np.abs(xb, out=tail)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)
+    np.log1p(tail, out=tail)
+    np.multiply(xb, sign, out=relu)
+    np.maximum(relu, 0.0, out=relu)  # softplus(z) = max(z, 0) + log1p(exp(-|z|))
+    return float(tail.sum()) + float(relu.sum())
+
+
+def _cllr_sums_beside(c: np.ndarray, n_pos: int, main: Callable[[], Any]) -> tuple[tuple[float, float], Any]:
+    """((sum softplus(-c[:n_pos]), sum softplus(c[n_pos:])), main()).
+
+    A second thread starts on the blocks of the sums at once; the calling thread runs ``main`` and
+    then takes blocks too, so neither waits while the other has work (the two jobs differ in cost
+    with the machine's load). Partial sums are added in block order: the same total either way.
+    """
+    spans = [(lo, min(lo + BLOCK, n_pos), -1.0) for lo in range(0, n_pos, BLOCK)]
+    spans += [(lo, min(lo + BLOCK, c.size), 1.0) for lo in range(n_pos, c.size, BLOCK)]
+    res: list[float] = [0.0] * len(spans)
+    todo = iter(range(len(spans)))  # next() on a list-range iterator is atomic under the GIL
+
+    def drain() -> None:
+        buf = np.empty((2, BLOCK))
+        for j in todo:
+            lo, hi, sign = spans[j]
+            res[j] = _softplus_tail_block(c[lo:hi], sign, buf)
+
+    def main_then_drain() -> Any:
+        out = main()
+        drain()
+        return out
+
+    _, out = _both(drain, main_then_drain, c.size)
+    n_blocks_pos = -(-n_pos // BLOCK)
+    return (sum(res[:n_blocks_pos]), sum(res[n_blocks_pos:])), out
+
+
+def group(scores: np.ndarray, labels: np.ndarray, cllr: bool = False) -> Grouped:
+    """Collapse ``scores`` (n,) with boolean ``labels`` (n,) into per-distinct-score class counts.
+
+    ``cllr``: also fill ``cllr_sums``, in a second thread while the main one merges the classes
+    (the merge is the one step that does not split in two), so that Cllr costs no extra wall time.
+    """
     # Sort each class by value, then merge the two sorted runs with a stable argsort (timsort
     # merges runs in linear time): several times faster at 10M trials than one indirect sort of
     # everything, because numpy's value sort is vectorised and its indirect quicksort is not.
     scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=bool)
     n_pos = int(np.count_nonzero(labels))
     c = np.empty(scores.size, dtype=np.float64)  # robocall scores sorted, then human scores sorted
-    np.compress(labels, scores, out=c[:n_pos])  # compress: several times faster than a boolean mask
-    np.compress(~labels, scores, out=c[n_pos:])
-    c[:n_pos].sort()
-    c[n_pos:].sort()
-    order = np.argsort(c, kind="stable")
+
+    def fill(sel: np.ndarray, part: np.ndarray) -> None:
+        np.compress(sel, scores, out=part)  # compress: several times faster than a boolean mask
+        part.sort()
+
+    _both(lambda: fill(labels, c[:n_pos]), lambda: fill(~labels, c[n_pos:]), scores.size)
+
+    if cllr:
+        sums_, order = _cllr_sums_beside(c, n_pos, lambda: np.argsort(c, kind="stable"))
+    else:
+        sums_, order = None, np.argsort(c, kind="stable")
     a = c[order]
     new = np.empty(a.size, dtype=bool)
     new[:1] = True
     np.not_equal(a[1:], a[:-1], out=new[1:])
     is_pos = order < n_pos
     if new.all():  # no ties (continuous scores): every trial is its own group
-        pos = is_pos.astype(np.float64)
-        return Grouped(a, pos, 1.0 - pos)
+        # c and order are spent: their memory takes pos and neg (no fresh 8 MB arrays at 1M trials).
+        pos, neg = c, order.view(np.float64)
+        np.copyto(pos, is_pos)
+        np.subtract(1.0, pos, out=neg)
+        return Grouped(a, pos, neg, cllr_sums=sums_)
     starts = np.flatnonzero(new)
     u = a[starts]
     ends = np.append(starts[1:], a.size)
     cum_pos = np.cumsum(is_pos)[ends - 1]  # robocalls with score <= u, per group
     pos = np.diff(cum_pos, prepend=0).astype(np.float64)
     neg = np.diff(ends, prepend=0).astype(np.float64) - pos
-    return Grouped(u, pos, neg)
+    return Grouped(u, pos, neg, cllr_sums=sums_)
 
 
 def operating_points(g: Grouped) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,24 +245,68 @@ def operating_points(g: Grouped) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Point 0 flags everything (FPR 1, FNR 0); point U flags nothing (FPR 0, FNR 1).
     """
-    # In place (each (K,) array allocated once): at 1M trials fresh arrays cost as much as the arithmetic.
-    fnr = np.empty(g.u.size + 1)
-    fpr = np.empty(g.u.size + 1)
-    fnr[0] = fpr[0] = 0.0
-    np.cumsum(g.pos, out=fnr[1:])
-    np.cumsum(g.neg, out=fpr[1:])
-    n_pos, n_neg = fnr[-1], fpr[-1]
-    np.divide(fnr, n_pos, out=fnr)  # robocalls at or below the cut / robocalls
-    np.subtract(n_neg, fpr, out=fpr)
-    np.divide(fpr, n_neg, out=fpr)  # humans above the cut / humans
+    fpr, fnr = rates(g)
     thr = np.concatenate(([np.nextafter(g.u[0], -np.inf)], g.u))
     return fpr, fnr, thr
 
 
+def _threshold(g: Grouped, k: int) -> float:
+    """Threshold of operating point ``k`` (the k-th entry of :func:`operating_points`'s thresholds)."""
+    return float(g.u[k - 1]) if k > 0 else float(np.nextafter(g.u[0], -np.inf))
+
+
+def rates(g: Grouped) -> tuple[np.ndarray, np.ndarray]:
+    """FPR (K,) and FNR (K,) of :func:`operating_points`, without the thresholds array."""
+    # In place (each (K,) array allocated once): at 1M trials fresh arrays cost as much as the arithmetic.
+    fnr = np.empty(g.u.size + 1)
+    fpr = np.empty(g.u.size + 1)
+    fnr[0] = fpr[0] = 0.0
+    _both(lambda: np.cumsum(g.pos, out=fnr[1:]), lambda: np.cumsum(g.neg, out=fpr[1:]), fnr.size)
+    n_pos, n_neg = fnr[-1], fpr[-1]
+    np.divide(fnr, n_pos, out=fnr)  # robocalls at or below the cut / robocalls
+    np.subtract(n_neg, fpr, out=fpr)
+    np.divide(fpr, n_neg, out=fpr)  # humans above the cut / humans
+    return fpr, fnr
+
+
 def eer_index(fpr: np.ndarray, fnr: np.ndarray) -> int:
-    """The EER operating point of ``fpr``/``fnr`` (K,) from :func:`operating_points`."""
-    # ASVspoof scans operating points by increasing P_miss(bona fide) = FPR and takes the first
-    # minimiser of |FPR - FNR|; our points run by decreasing FPR, so take the last one.
+    """The EER operating point of ``fpr``/``fnr`` (K,) from :func:`operating_points`.
+
+    ASVspoof scans operating points by increasing P_miss(bona fide) = FPR and takes the first
+    minimiser of |FPR - FNR|; our points run by decreasing FPR, so this is the last minimiser.
+    d = FPR - FNR never increases along the points, so the minimisers are found by bisection
+    (O(log K) instead of a pass over K points); ``_eer_index_scan`` is the pass, kept for the tests.
+    """
+    k_hi = fpr.size - 1
+
+    def d(k: int) -> float:  # the same float arithmetic as the vectorised scan
+        return float(fpr[k] - fnr[k])
+
+    def first(pred: Callable[[float], bool]) -> int:
+        """First k in [0, K] with pred(d(k)) (K if none); pred is monotone along k."""
+        lo, hi = 0, k_hi + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pred(d(mid)):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    ks = first(lambda v: v <= 0.0)  # first point at or past the crossing (d(0) = 1 > 0)
+    if ks > k_hi:  # cannot happen for operating points (d(K-1) = -1); kept for arbitrary curves
+        ks = k_hi
+    v = d(ks)
+    # Points before ks have d > 0, the closest to zero last (so ks - 1 ends its run of equal d);
+    # points from ks on have d <= 0, the closest to zero in the run of d == d(ks). On a tie in
+    # |d| the later point wins.
+    if ks > 0 and abs(d(ks - 1)) < abs(v):
+        return ks - 1
+    return first(lambda x: x < v) - 1
+
+
+def _eer_index_scan(fpr: np.ndarray, fnr: np.ndarray) -> int:
+    """Reference for :func:`eer_index`: the last minimiser of |FPR - FNR| by a full pass."""
     d = np.subtract(fpr, fnr)
     np.abs(d, out=d)
     return d.size - 1 - int(np.argmin(d[::-1]))
@@ -156,10 +315,17 @@ def eer_index(fpr: np.ndarray, fnr: np.ndarray) -> int:
 def min_dcf_index(fpr: np.ndarray, fnr: np.ndarray, cost: CostModel) -> tuple[int, float]:
     """(operating point, normalised DCF there) minimising the DCF over ``fpr``/``fnr`` (K,)."""
     a, b = cost.c_miss * (1.0 - cost.p_spoof), cost.c_fa * cost.p_spoof
-    dcf = np.multiply(fpr, a)
-    dcf += b * fnr  # a * fpr + b * fnr
-    kd = fpr.size - 1 - int(np.argmin(dcf[::-1]))  # first minimiser in ASVspoof's scan order
-    return kd, float(dcf[kd] / cost.normaliser)
+
+    def part(lo: int, hi: int, buf: np.ndarray) -> tuple[float, int]:
+        dcf, tmp = buf[0, : hi - lo], buf[1, : hi - lo]
+        np.multiply(fpr[lo:hi], a, out=dcf)
+        np.multiply(fnr[lo:hi], b, out=tmp)
+        dcf += tmp  # a * fpr + b * fnr
+        j = dcf.size - 1 - int(np.argmin(dcf[::-1]))  # last minimiser = first in ASVspoof's scan order
+        return float(dcf[j]), lo + j
+
+    best, kd = min(_map_blocks(part, fpr.size), key=lambda r: (r[0], -r[1]))
+    return kd, best / cost.normaliser
 
 
 def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None = None) -> dict[str, float]:
@@ -169,7 +335,7 @@ def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None
     Zero-count groups (bootstrap replicates) are allowed: they only repeat an operating point.
     """
     n_pos, n_neg = float(g.pos.sum()), float(g.neg.sum())
-    fpr, fnr, thr = operating_points(g)
+    fpr, fnr = rates(g)
     k = eer_index(fpr, fnr)
     a, b = cost.c_miss * (1.0 - cost.p_spoof), cost.c_fa * cost.p_spoof
     kd, min_dcf = min_dcf_index(fpr, fnr, cost)
@@ -181,9 +347,9 @@ def summarize(g: Grouped, cost: CostModel = CostModel(), threshold: float | None
     auc = float(np.dot(g.neg, pos_above + 0.5 * g.pos)) / (n_pos * n_neg)
     out = {
         "eer": float(0.5 * (fpr[k] + fnr[k])),
-        "eer_threshold": float(thr[k]),
+        "eer_threshold": _threshold(g, k),
         "min_dcf": min_dcf,
-        "min_dcf_threshold": float(thr[kd]),
+        "min_dcf_threshold": _threshold(g, kd),
         "act_dcf": float(act),
         "cllr": cllr_grouped(g),
         "min_cllr": min_cllr_grouped(g),
@@ -215,16 +381,27 @@ def _confusion(fpr: np.ndarray, fnr: np.ndarray, k: int, n_pos: float, n_neg: fl
     }
 
 
+def _softplus_tail(u: np.ndarray) -> np.ndarray:
+    """log1p(exp(-|u|)) (U,), the two halves in two threads when large (elementwise: same bits)."""
+    tail = np.abs(u)
+
+    def part(x: np.ndarray) -> None:
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+        np.log1p(x, out=x)
+
+    h = tail.size // 2
+    _both(lambda: part(tail[:h]), lambda: part(tail[h:]), tail.size)
+    return tail
+
+
 def softplus_pair(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(softplus(-u), softplus(u)), each (U,): per-score Cllr costs of a robocall and a human trial.
 
     One exp/log1p pass for both: softplus(+-u) = max(+-u, 0) + log1p(exp(-|u|)), numpy's
     logaddexp(0, +-u) by the same formula.
     """
-    tail = np.abs(u)
-    np.negative(tail, out=tail)
-    np.exp(tail, out=tail)
-    np.log1p(tail, out=tail)
+    tail = _softplus_tail(u)
     spp = np.maximum(u, 0.0)
     spm = spp - u  # max(-u, 0), exactly
     spm += tail
@@ -235,18 +412,30 @@ def softplus_pair(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def cllr_grouped(g: Grouped) -> float:
     """Cllr in bits of scores taken as LLRs: (mean softplus(-s | robocall) + mean softplus(s | human)) / 2 ln 2."""
     n_pos, n_neg = float(g.pos.sum()), float(g.neg.sum())
+    if g.cllr_sums is not None:
+        return (g.cllr_sums[0] / n_pos + g.cllr_sums[1] / n_neg) / (2.0 * LOG2)
     if g.sp is not None:
         spm, spp = g.sp
         return (float(np.dot(g.pos, spm)) / n_pos + float(np.dot(g.neg, spp)) / n_neg) / (2.0 * LOG2)
     # softplus(-+u) = max(-+u, 0) + tail and max(-u, 0) = max(u, 0) - u: one exp/log1p pass, then dot
     # products only (no per-score cost arrays); equal to the cached form up to float rounding.
-    tail = np.abs(g.u)
-    np.negative(tail, out=tail)
-    np.exp(tail, out=tail)
-    np.log1p(tail, out=tail)
-    relu = np.maximum(g.u, 0.0)
-    t = float(np.dot(g.pos, tail)) + float(np.dot(g.pos, relu)) - float(np.dot(g.pos, g.u))
-    n = float(np.dot(g.neg, tail)) + float(np.dot(g.neg, relu))
+
+    def part(lo: int, hi: int, buf: np.ndarray) -> tuple[float, float]:
+        u, p, q = g.u[lo:hi], g.pos[lo:hi], g.neg[lo:hi]
+        tail, relu = buf[0, : hi - lo], buf[1, : hi - lo]
+        np.abs(u, out=tail)
+        np.negative(tail, out=tail)
+        np.exp(tail, out=tail)
+        np.log1p(tail, out=tail)
+        np.maximum(u, 0.0, out=relu)
+        return (
+            float(np.dot(p, tail)) + float(np.dot(p, relu)) - float(np.dot(p, u)),
+            float(np.dot(q, tail)) + float(np.dot(q, relu)),
+        )
+
+    parts = _map_blocks(part, g.u.size)
+    t = sum(r[0] for r in parts)  # block order: the same sum whichever thread finished first
+    n = sum(r[1] for r in parts)
     return (t / n_pos + n / n_neg) / (2.0 * LOG2)
 
 
@@ -277,4 +466,4 @@ def compute_metrics(
 ) -> dict[str, float]:
     """All scalar metrics for ``scores`` (n,) and ``labels`` (n,) (1/True = robocall)."""
     s, y = check_inputs(scores, labels)
-    return summarize(group(s, y), cost, threshold)
+    return summarize(group(s, y, cllr=True), cost, threshold)
