@@ -11,6 +11,7 @@ import pickle
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from robocall_bench.models import build_model
 
@@ -106,3 +107,18 @@ def test_backend_restores_the_thread_count():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 23, 301), (2, 64, 5, 10), (3, 1, 2, 4), (1, 4, 3, 5)])
+def test_time_pool_equals_max_pool2d(shape):
+    """The fast path's time pool (strided maxima) gives max_pool2d's values, NaN included, in the
+    channels-last layout the next conv reads."""
+    from robocall_bench.models.aasist import _max_pool_time
+
+    x = torch.randn(*shape).contiguous(memory_format=torch.channels_last)
+    x[0, 0, 0, 1] = float("nan")
+    got, ref = _max_pool_time(x, 3), F.max_pool2d(x, (1, 3))
+    assert got.shape == ref.shape
+    assert torch.equal(got.nan_to_num(-9.0), ref.nan_to_num(-9.0))
+    assert torch.equal(got.isnan(), ref.isnan())
+    assert got.is_contiguous(memory_format=torch.channels_last)

@@ -75,9 +75,20 @@ class ResBlock2d(nn.Module):
         out = self.conv2(out)
         out += x if self.down is None else self.down(x)
         if self.pool > 1:
-            out = F.max_pool2d(out, (1, self.pool))
+            out = _max_pool_time(out, self.pool)
             n = conv_lengths(n, self.pool, self.pool)
         return mask_time(out, n), n
+
+
+def _max_pool_time(x: torch.Tensor, k: int) -> torch.Tensor:
+    """``F.max_pool2d(x, (1, k))`` of x (B, C, F, T) -> (B, C, F, T // k), as k - 1 elementwise maxima
+    of strided views: the same values, ~4x faster on channels-last CPU tensors, where max_pool2d also
+    writes an int64 index per output that inference never reads."""
+    t = x.shape[-1] // k * k
+    out = torch.maximum(x[..., 0:t:k], x[..., 1:t:k])
+    for j in range(2, k):
+        torch.maximum(out, x[..., j:t:k], out=out)
+    return out
 
 
 def _use_fast_path(module: nn.Module) -> bool:
