@@ -261,11 +261,18 @@ def rates(g: Grouped) -> tuple[np.ndarray, np.ndarray]:
     fnr = np.empty(g.u.size + 1)
     fpr = np.empty(g.u.size + 1)
     fnr[0] = fpr[0] = 0.0
-    _both(lambda: np.cumsum(g.pos, out=fnr[1:]), lambda: np.cumsum(g.neg, out=fpr[1:]), fnr.size)
-    n_pos, n_neg = fnr[-1], fpr[-1]
-    np.divide(fnr, n_pos, out=fnr)  # robocalls at or below the cut / robocalls
-    np.subtract(n_neg, fpr, out=fpr)
-    np.divide(fpr, n_neg, out=fpr)  # humans above the cut / humans
+
+    def miss() -> None:
+        np.cumsum(g.pos, out=fnr[1:])
+        np.divide(fnr, fnr[-1], out=fnr)  # robocalls at or below the cut / robocalls
+
+    def false_alarm() -> None:
+        np.cumsum(g.neg, out=fpr[1:])
+        n_neg = fpr[-1]
+        np.subtract(n_neg, fpr, out=fpr)
+        np.divide(fpr, n_neg, out=fpr)  # humans above the cut / humans
+
+    _both(miss, false_alarm, fnr.size)
     return fpr, fnr
 
 
