@@ -104,24 +104,44 @@ class Grouped:
 BLOCK = 1 << 16
 
 
-def _map_blocks(fn: Callable[[int, int, np.ndarray], Any], n: int) -> list[Any]:
-    """[fn(lo, hi, scratch) for each block [lo, hi) of range(n)], in block order.
+def _spans(lo: int, hi: int) -> list[tuple[int, int]]:
+    """[lo, hi) cut into blocks of at most BLOCK values."""
+    return [(a, min(a + BLOCK, hi)) for a in range(lo, hi, BLOCK)]
 
-    ``scratch`` is a (2, BLOCK) float64 buffer private to the calling thread; the first half of the
-    blocks runs in a second thread when ``n`` is large. Results come back in block order, so a
-    caller's reduction over them is the same whichever thread finished first.
+
+def _run_blocks(
+    spans: list[tuple], fn: Callable[..., Any], n: int, main: Callable[[], Any] | None = None
+) -> tuple[list[Any], Any]:
+    """([fn(*span, scratch) for span in spans], main()), the results in span order.
+
+    ``scratch`` is a (2, BLOCK) float64 buffer private to the thread. When ``n`` is large a second
+    thread starts on the spans at once while the calling one runs ``main`` (if any) and then takes
+    spans too, so neither waits while the other has work. Results come back in span order, so a
+    caller's reduction over them is the same whichever thread did which span.
     """
-    spans = [(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
     res: list[Any] = [None] * len(spans)
+    todo = iter(range(len(spans)))  # next() on a range iterator is atomic under the GIL
 
-    def work(idx: range) -> None:
-        scratch = np.empty((2, min(BLOCK, n)))
-        for j in idx:
+    def drain() -> None:
+        scratch = np.empty((2, max(1, min(BLOCK, n))))
+        for j in todo:
             res[j] = fn(*spans[j], scratch)
 
-    h = len(spans) // 2
-    _both(lambda: work(range(h)), lambda: work(range(h, len(spans))), n)
-    return res
+    def main_then_drain() -> Any:
+        out = None if main is None else main()
+        drain()
+        return out
+
+    _, out = _both(drain, main_then_drain, n)
+    return res, out
+
+
+def _log1p_exp_neg_abs(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """log1p(exp(-|x|)) of ``x`` into ``out`` (same shape; may be ``x`` itself): softplus's tail."""
+    np.abs(x, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    return np.log1p(out, out=out)
 
 
 def check_inputs(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,44 +177,14 @@ def group_index(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s[new], inv
 
 
-def _softplus_tail_block(xb: np.ndarray, sign: float, buf: np.ndarray) -> float:
-    """sum(softplus(sign * xb)) of one block ``xb`` (m,), m <= BLOCK, using ``buf`` (2, BLOCK)."""
+def _softplus_sum_block(lo: int, hi: int, sign: float, c: np.ndarray, buf: np.ndarray) -> float:
+    """sum(softplus(sign * c[lo:hi])), hi - lo <= BLOCK, using ``buf`` (2, BLOCK)."""
+    xb = c[lo:hi]
     tail, relu = buf[0, : xb.size], buf[1, : xb.size]
-    np.abs(xb, out=tail)
-    np.negative(tail, out=tail)
-    np.exp(tail, out=tail)
-    np.log1p(tail, out=tail)
+    _log1p_exp_neg_abs(xb, tail)
     np.multiply(xb, sign, out=relu)
     np.maximum(relu, 0.0, out=relu)  # softplus(z) = max(z, 0) + log1p(exp(-|z|))
     return float(tail.sum()) + float(relu.sum())
-
-
-def _cllr_sums_beside(c: np.ndarray, n_pos: int, main: Callable[[], Any]) -> tuple[tuple[float, float], Any]:
-    """((sum softplus(-c[:n_pos]), sum softplus(c[n_pos:])), main()).
-
-    A second thread starts on the blocks of the sums at once; the calling thread runs ``main`` and
-    then takes blocks too, so neither waits while the other has work (the two jobs differ in cost
-    with the machine's load). Partial sums are added in block order: the same total either way.
-    """
-    spans = [(lo, min(lo + BLOCK, n_pos), -1.0) for lo in range(0, n_pos, BLOCK)]
-    spans += [(lo, min(lo + BLOCK, c.size), 1.0) for lo in range(n_pos, c.size, BLOCK)]
-    res: list[float] = [0.0] * len(spans)
-    todo = iter(range(len(spans)))  # next() on a list-range iterator is atomic under the GIL
-
-    def drain() -> None:
-        buf = np.empty((2, BLOCK))
-        for j in todo:
-            lo, hi, sign = spans[j]
-            res[j] = _softplus_tail_block(c[lo:hi], sign, buf)
-
-    def main_then_drain() -> Any:
-        out = main()
-        drain()
-        return out
-
-    _, out = _both(drain, main_then_drain, c.size)
-    n_blocks_pos = -(-n_pos // BLOCK)
-    return (sum(res[:n_blocks_pos]), sum(res[n_blocks_pos:])), out
 
 
 def group(scores: np.ndarray, labels: np.ndarray, cllr: bool = False) -> Grouped:
@@ -216,10 +206,20 @@ def group(scores: np.ndarray, labels: np.ndarray, cllr: bool = False) -> Grouped
 
     _both(lambda: fill(labels, c[:n_pos]), lambda: fill(~labels, c[n_pos:]), scores.size)
 
-    if cllr:
-        sums_, order = _cllr_sums_beside(c, n_pos, lambda: np.argsort(c, kind="stable"))
+    sums_ = None
+    if cllr:  # Cllr numerators over the trials, block by block, beside the merge
+        pos_spans = [(lo, hi, -1.0) for lo, hi in _spans(0, n_pos)]
+        spans = pos_spans + [(lo, hi, 1.0) for lo, hi in _spans(n_pos, c.size)]
+        parts, order = _run_blocks(
+            spans,
+            lambda lo, hi, sign, buf: _softplus_sum_block(lo, hi, sign, c, buf),
+            c.size,
+            main=lambda: np.argsort(c, kind="stable"),
+        )
+        k = len(pos_spans)
+        sums_ = (sum(parts[:k]), sum(parts[k:]))  # span order: the same totals whichever thread ran them
     else:
-        sums_, order = None, np.argsort(c, kind="stable")
+        order = np.argsort(c, kind="stable")
     a = c[order]
     new = np.empty(a.size, dtype=bool)
     new[:1] = True
@@ -331,7 +331,7 @@ def min_dcf_index(fpr: np.ndarray, fnr: np.ndarray, cost: CostModel) -> tuple[in
         j = dcf.size - 1 - int(np.argmin(dcf[::-1]))  # last minimiser = first in ASVspoof's scan order
         return float(dcf[j]), lo + j
 
-    best, kd = min(_map_blocks(part, fpr.size), key=lambda r: (r[0], -r[1]))
+    best, kd = min(_run_blocks(_spans(0, fpr.size), part, fpr.size)[0], key=lambda r: (r[0], -r[1]))
     return kd, best / cost.normaliser
 
 
@@ -390,15 +390,9 @@ def _confusion(fpr: np.ndarray, fnr: np.ndarray, k: int, n_pos: float, n_neg: fl
 
 def _softplus_tail(u: np.ndarray) -> np.ndarray:
     """log1p(exp(-|u|)) (U,), the two halves in two threads when large (elementwise: same bits)."""
-    tail = np.abs(u)
-
-    def part(x: np.ndarray) -> None:
-        np.negative(x, out=x)
-        np.exp(x, out=x)
-        np.log1p(x, out=x)
-
+    tail = np.empty_like(u, dtype=np.float64)
     h = tail.size // 2
-    _both(lambda: part(tail[:h]), lambda: part(tail[h:]), tail.size)
+    _both(lambda: _log1p_exp_neg_abs(u[:h], tail[:h]), lambda: _log1p_exp_neg_abs(u[h:], tail[h:]), tail.size)
     return tail
 
 
@@ -430,18 +424,15 @@ def cllr_grouped(g: Grouped) -> float:
     def part(lo: int, hi: int, buf: np.ndarray) -> tuple[float, float]:
         u, p, q = g.u[lo:hi], g.pos[lo:hi], g.neg[lo:hi]
         tail, relu = buf[0, : hi - lo], buf[1, : hi - lo]
-        np.abs(u, out=tail)
-        np.negative(tail, out=tail)
-        np.exp(tail, out=tail)
-        np.log1p(tail, out=tail)
+        _log1p_exp_neg_abs(u, tail)
         np.maximum(u, 0.0, out=relu)
         return (
             float(np.dot(p, tail)) + float(np.dot(p, relu)) - float(np.dot(p, u)),
             float(np.dot(q, tail)) + float(np.dot(q, relu)),
         )
 
-    parts = _map_blocks(part, g.u.size)
-    t = sum(r[0] for r in parts)  # block order: the same sum whichever thread finished first
+    parts, _ = _run_blocks(_spans(0, g.u.size), part, g.u.size)
+    t = sum(r[0] for r in parts)  # span order: the same sum whichever thread ran which block
     n = sum(r[1] for r in parts)
     return (t / n_pos + n / n_neg) / (2.0 * LOG2)
 
